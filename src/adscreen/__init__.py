@@ -1,0 +1,49 @@
+"""adscreen: scores job ads for the risk that they are scams or trafficking lures, explains why, and says where to get help.
+
+>>> from adscreen import score
+>>> result = score("Girls 18-25 wanted for hostess work in Dubai, flights paid, write on Telegram", country="BY")
+>>> result["band"], [flag["id"] for flag in result["red_flags"]][:2]
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from adscreen.guidance import load_guide
+from adscreen.paths import MODELS_DIR
+from adscreen.registry import Registry, load_model_dir
+from adscreen.scoring import Scorer
+
+try:
+    __version__ = version("adscreen")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0"
+
+__all__ = ["Scorer", "__version__", "load_model", "score"]
+
+
+def load_model(path: str | Path | None = None, models_dir: str | Path = MODELS_DIR) -> Scorer:
+    """A ready Scorer: the model folder at ``path``, or the registry's current model.
+
+    The model file is loaded only after its sha256 and scikit-learn version are verified.
+    """
+    registry = Registry(Path(models_dir))
+    if path is None:
+        loaded = registry.load_current()
+    else:
+        path = Path(path)
+        recorded = registry.read()["models"].get(path.name, {}).get("sha256") if path.parent == registry.root else None
+        loaded = load_model_dir(path, recorded)
+    return Scorer(loaded, load_guide())
+
+
+@lru_cache(maxsize=1)
+def _default_scorer() -> Scorer:
+    return load_model()
+
+
+def score(text: str, country: str | None = None, language: str | None = None) -> dict:
+    """Score one ad with the default model; the result has the shape of the JSON contract."""
+    return _default_scorer().score(text, country=country, ui_language=language)

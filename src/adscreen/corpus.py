@@ -1,0 +1,151 @@
+"""Reading and validating labelled ads for training and evaluation.
+
+Two schemas are accepted: ``text`` + ``label`` (the project's sample ads, analysts'
+own files), or EMSCAD's (``title, company_profile, description, ... , fraudulent``),
+whose fields are joined into one text. Every problem names the file, the row
+(1-based, as a spreadsheet shows it) and the column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from adscreen.errors import DataFormatError
+from adscreen.tables import read_table
+
+EMSCAD_TEXT_FIELDS = (
+    "title",
+    "location",
+    "department",
+    "salary_range",
+    "company_profile",
+    "description",
+    "requirements",
+    "benefits",
+    "employment_type",
+    "required_experience",
+    "required_education",
+    "industry",
+    "function",
+)
+EMSCAD_SOURCE = "emscad"
+# EMSCAD's full corpus: 866 frauds in 17,880 ads. Its parts over-sample fraud.
+EMSCAD_REAL_FRAUD_RATE = 866 / 17_880
+# Accepted spellings of a label; 0, 0.0 and False hash alike, as do 1, 1.0 and True.
+LABEL_VALUES = {0: 0, 1: 1, "0": 0, "1": 1, "true": 1, "false": 0}
+COLUMNS = ["text", "label", "language", "kind", "source", "file", "row"]
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """What a model was trained on: each file with its hash and size."""
+
+    path: str
+    sha256: str
+    rows: int
+    schema: str
+
+
+@dataclass
+class LabelledAds:
+    """Labelled ads from one or more files, plus what was noticed while reading."""
+
+    frame: pd.DataFrame
+    files: list[FileSummary]
+    duplicate_texts: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _cell_text(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return str(value).strip()
+
+
+def emscad_text(record: dict[str, object]) -> str:
+    """One EMSCAD ad as one text: its non-empty fields, one per line, in a fixed order."""
+    return "\n".join(part for name in EMSCAD_TEXT_FIELDS if (part := _cell_text(record.get(name))))
+
+
+def _parse_label(value: object, path: Path, row: int, column: str) -> int:
+    key = value.strip().lower() if isinstance(value, str) else value
+    try:
+        return LABEL_VALUES[key]
+    except (KeyError, TypeError):
+        raise DataFormatError(f"{path}: row {row}, column {column!r}: label must be 0 or 1, got {value!r}") from None
+
+
+def _first_row(path: Path) -> int:
+    """Spreadsheet row number of the first data row: CSV has a header line."""
+    return 2 if path.name.lower().endswith((".csv", ".csv.gz")) else 1
+
+
+def read_labelled_file(path: Path) -> tuple[pd.DataFrame, FileSummary]:
+    """One labelled file in the common columns, or a DataFormatError naming file, row and column."""
+    table = read_table(path)
+    if "text" in table.columns and "label" in table.columns:
+        schema, label_column = "text+label", "label"
+        texts = [_cell_text(value) for value in table["text"]]
+    elif "fraudulent" in table.columns and "description" in table.columns:
+        schema, label_column = "emscad", "fraudulent"
+        texts = [emscad_text(record) for record in table.to_dict("records")]
+    else:
+        raise DataFormatError(
+            f"{path}: missing column: need 'text' and 'label', or the EMSCAD columns with 'fraudulent';"
+            f" found {', '.join(map(str, table.columns)) or 'none'}"
+        )
+    offset = _first_row(path)
+    labels = [
+        _parse_label(value, path, index + offset, label_column) for index, value in enumerate(table[label_column])
+    ]
+    for index, text in enumerate(texts):
+        if not text:
+            raise DataFormatError(f"{path}: row {index + offset}, column 'text': empty text")
+    frame = pd.DataFrame(
+        {
+            "text": texts,
+            "label": labels,
+            "language": table["language"].astype(str) if "language" in table else ("en" if schema == "emscad" else ""),
+            "kind": table["kind"].astype(str) if "kind" in table else (EMSCAD_SOURCE if schema == "emscad" else ""),
+            "source": EMSCAD_SOURCE if schema == "emscad" else path.stem,
+            "file": str(path),
+            "row": [index + offset for index in range(len(texts))],
+        }
+    )
+    return frame, FileSummary(str(path), file_sha256(path), len(frame), schema)
+
+
+def read_labelled(paths: list[Path]) -> LabelledAds:
+    """Labelled files read together; exact duplicate texts are counted and reported, then dropped."""
+    if not paths:
+        raise DataFormatError("no labelled data files given")
+    frames, summaries = [], []
+    for path in paths:
+        frame, summary = read_labelled_file(Path(path))
+        frames.append(frame)
+        summaries.append(summary)
+    frame = pd.concat(frames, ignore_index=True)[COLUMNS]
+    warnings = []
+    duplicated = frame.duplicated("text", keep="first")
+    conflicting = frame[duplicated].merge(frame[~duplicated], on="text", suffixes=("", "_first"))
+    conflicting = conflicting[conflicting["label"] != conflicting["label_first"]]
+    for record in conflicting.head(5).itertuples():
+        warnings.append(
+            f"{record.file}: row {record.row}: same text as {record.file_first} row {record.row_first} with another label"
+        )
+    if duplicated.any():
+        warnings.append(f"{int(duplicated.sum())} duplicate texts dropped (first occurrence kept)")
+    frame = frame[~duplicated].reset_index(drop=True)
+    return LabelledAds(frame, summaries, int(duplicated.sum()), warnings)

@@ -1,0 +1,121 @@
+"""The model's features: word and character TF-IDF over normalised text, plus red flags.
+
+Word n-grams carry phrases ("no experience", "жильё предоставляется"); character
+n-grams survive Cyrillic and Polish inflection, typos and mixed languages; the
+red-flag indicators let the classifier learn what each rule is worth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from adscreen.redflags import FlagSet, FlagSpec, build_flag
+from adscreen.text import fold, tokenise_folded
+
+NORMALISED = "normalised"
+WORD_FEATURES = 60_000
+CHAR_FEATURES = 120_000
+
+
+FLAG_PREFIX = "flag:"
+
+
+class AdPreprocessor(TransformerMixin, BaseEstimator):
+    """Raw ad texts -> normalised text (for TF-IDF) and one 0/1 column per red flag.
+
+    Stateless, so training prepares each ad once for all cross-validation folds.
+    Holds the flag specs as plain data and compiles them after loading, so a model
+    file does not depend on how a compiled regex or a pydantic object pickles.
+    """
+
+    def __init__(self, flag_specs: tuple[dict, ...] = ()) -> None:
+        self.flag_specs = flag_specs
+
+    def fit(self, texts: Iterable[str], y: object = None) -> AdPreprocessor:
+        return self
+
+    @property
+    def flags(self) -> FlagSet:
+        if getattr(self, "_flags", None) is None:
+            self._flags = FlagSet(tuple(build_flag(FlagSpec.model_validate(spec), "model") for spec in self.flag_specs))
+        return self._flags
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_flags", None)
+        return state
+
+    def flag_columns(self) -> list[str]:
+        return [FLAG_PREFIX + spec["id"] for spec in self.flag_specs]
+
+    def transform(self, texts: Iterable[str]) -> pd.DataFrame:
+        regexes = [flag.regex for flag in self.flags.flags]
+        normalised_texts, indicators = [], []
+        for text in texts:
+            folded = fold(str(text))
+            normalised_texts.append(tokenise_folded(folded).text)
+            indicators.append([1.0 if regex.search(folded.text) else 0.0 for regex in regexes])
+        frame = pd.DataFrame(
+            np.array(indicators, dtype=np.float64).reshape(-1, len(regexes)), columns=self.flag_columns()
+        )
+        frame.insert(0, NORMALISED, normalised_texts)
+        return frame
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return np.array([NORMALISED, *self.flag_columns()], dtype=object)
+
+
+def flag_specs(flags: FlagSet) -> tuple[dict, ...]:
+    return tuple(flag.spec.model_dump() for flag in flags.flags)
+
+
+def build_features(flags: FlagSet) -> ColumnTransformer:
+    """The feature union; vocabularies are capped so the model file stays small."""
+    return ColumnTransformer(
+        [
+            (
+                "word",
+                TfidfVectorizer(
+                    analyzer="word",
+                    ngram_range=(1, 2),
+                    token_pattern=r"(?u)\b\w+\b",
+                    min_df=2,
+                    max_df=0.9,
+                    max_features=WORD_FEATURES,
+                    sublinear_tf=True,
+                    lowercase=False,
+                    dtype=np.float32,
+                ),
+                NORMALISED,
+            ),
+            (
+                "char",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    min_df=3,
+                    max_df=0.9,
+                    max_features=CHAR_FEATURES,
+                    sublinear_tf=True,
+                    lowercase=False,
+                    dtype=np.float32,
+                ),
+                NORMALISED,
+            ),
+            ("flags", "passthrough", [FLAG_PREFIX + flag_id for flag_id in flags.ids]),
+        ],
+        sparse_threshold=1.0,
+    )
+
+
+def drop_stop_words(features: ColumnTransformer) -> None:
+    """Forget the terms a vectorizer cut: sklearn keeps them only for introspection, and they bloat the file."""
+    for _, transformer, _ in features.transformers_:
+        if isinstance(transformer, TfidfVectorizer):
+            transformer.stop_words_ = None

@@ -1,0 +1,196 @@
+"""Where to get help: hotlines and advice from data files, chosen for the reader and the ad.
+
+``data/hotlines.yaml`` holds every line of ``shared/domain/hotlines.md`` with its
+verdict and source; only VERIFIED and VERIFIED-DATED lines are ever shown.
+``data/destinations.yaml`` says how ads name countries, so that "work in Poland"
+adds Poland's lines. ``data/guidance.yaml`` holds the advice for each risk band.
+All are validated once, on load; choosing is a pure function.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from adscreen.errors import RuleConfigError
+from adscreen.localized import UI_LANGUAGES, Localized
+from adscreen.paths import DATA_DIR
+from adscreen.text import MappedText, fold_pattern
+
+Verdict = Literal["VERIFIED", "VERIFIED-DATED", "UNVERIFIED", "DERIVED", "DEAD"]
+SHOWN_VERDICTS = frozenset({"VERIFIED", "VERIFIED-DATED"})
+
+
+class Hotline(BaseModel):
+    """One line as the domain file records it."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    operator: str | None = None
+    kind: Literal["trafficking", "victims", "migration", "emergency", "police"]
+    phone: str | None = None
+    phone_international: str | None = None
+    sms: str | None = None
+    url: str | None = None
+    hours: str | None = None
+    languages: list[str] = Field(default_factory=list)
+    verdict: Verdict
+    source: str = Field(min_length=1)
+    verified: str = Field(pattern=r"^\d{4}-\d{2}$")
+    evidence_date: str | None = None
+    note: Localized | None = None
+
+    @property
+    def shown(self) -> bool:
+        return self.verdict in SHOWN_VERDICTS and bool(self.phone or self.sms or self.url)
+
+
+class CountryLines(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Localized
+    emergency: str = Field(min_length=1)
+    lines: list[Hotline]
+
+
+class HotlineBook(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    compiled: str
+    source_note: Localized
+    countries: dict[str, CountryLines]
+    fallback: CountryLines
+
+    @field_validator("countries")
+    @classmethod
+    def _codes(cls, countries: dict[str, CountryLines]) -> dict[str, CountryLines]:
+        bad = [code for code in countries if not re.fullmatch(r"[A-Z]{2}", code)]
+        if bad:
+            raise ValueError(f"country codes must be ISO alpha-2 upper case: {bad}")
+        return countries
+
+
+class Destination(BaseModel):
+    """How ads name one country (and its big cities), per language, as regexes over folded text."""
+
+    model_config = ConfigDict(extra="forbid")
+    patterns: list[str] = Field(min_length=1)
+    examples: list[str] = Field(min_length=1)
+
+
+class BandAdvice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: Localized
+    steps: list[Localized] = Field(min_length=1)
+
+
+class Advice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bands: dict[Literal["low", "medium", "high"], BandAdvice]
+    destination_intro: Localized
+    unknown_country: Localized
+
+
+def _load_yaml(path: Path, schema: type[BaseModel]) -> BaseModel:
+    try:
+        return schema.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError) as error:
+        raise RuleConfigError(f"{path}: cannot read: {error}") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise RuleConfigError(f"{path}: {where}: {first['msg']}") from None
+
+
+@dataclass(frozen=True)
+class Guide:
+    """Hotlines, destinations and advice, loaded once."""
+
+    hotlines: HotlineBook
+    destinations: dict[str, Destination]
+    advice: Advice
+
+    @cached_property
+    def _destination_regexes(self) -> dict[str, re.Pattern[str]]:
+        compiled = {}
+        for code, destination in self.destinations.items():
+            try:
+                compiled[code] = re.compile("|".join(f"(?:{fold_pattern(p)})" for p in destination.patterns), re.I)
+            except re.error as error:
+                raise RuleConfigError(f"destinations.yaml: {code}: {error}") from None
+        return compiled
+
+    def destinations_in(self, folded: MappedText) -> list[str]:
+        """Country codes the ad names as a place of work, in order of first mention."""
+        found = []
+        for code, regex in self._destination_regexes.items():
+            match = regex.search(folded.text)
+            if match:
+                found.append((match.start(), code))
+        return [code for _, code in sorted(found)]
+
+    def lines_for(self, country: str | None) -> tuple[str | None, CountryLines]:
+        """The reader's country code (None when unknown) and its lines (the fallback when unknown)."""
+        code = (country or "").strip().upper()
+        if code in self.hotlines.countries:
+            return code, self.hotlines.countries[code]
+        return None, self.hotlines.fallback
+
+    def guidance(self, band: str, country: str | None, destinations: list[str], language: str) -> dict:
+        """The ``guidance`` object of a result: message, steps and the lines to call."""
+        language = language if language in UI_LANGUAGES else "en"
+        code, home = self.lines_for(country)
+        advice = self.advice.bands[band]
+        message = advice.message.get(language)
+        if code is None:
+            message = f"{message} {self.advice.unknown_country.get(language)}"
+        hotlines = [_shown(line, code) for line in home.lines if line.shown]
+        abroad = [d for d in destinations if d != code and d in self.hotlines.countries]
+        for destination in abroad:
+            hotlines.extend(
+                _shown(line, destination) for line in self.hotlines.countries[destination].lines if line.shown
+            )
+        return {
+            "message": message,
+            "steps": [step.get(language) for step in advice.steps],
+            "country": code,
+            "emergency": home.emergency,
+            "destinations": abroad,
+            "destination_note": self.advice.destination_intro.get(language) if abroad else None,
+            "hotlines": hotlines,
+            "source_note": self.hotlines.source_note.get(language),
+        }
+
+
+def _shown(line: Hotline, country: str | None) -> dict:
+    """A line as the result contract shows it."""
+    return {
+        "country": country,
+        "name": line.name,
+        "kind": line.kind,
+        "phone": line.phone,
+        "phone_international": line.phone_international,
+        "sms": line.sms,
+        "url": line.url,
+        "hours": line.hours,
+        "languages": line.languages,
+        "source": line.source,
+        "verified": line.verified,
+    }
+
+
+def load_guide(data_dir: Path = DATA_DIR) -> Guide:
+    hotlines = _load_yaml(data_dir / "hotlines.yaml", HotlineBook)
+    raw_destinations = yaml.safe_load((data_dir / "destinations.yaml").read_text(encoding="utf-8"))
+    try:
+        destinations = {code: Destination.model_validate(spec) for code, spec in (raw_destinations or {}).items()}
+    except ValidationError as error:
+        raise RuleConfigError(f"{data_dir / 'destinations.yaml'}: {error.errors()[0]['msg']}") from None
+    advice = _load_yaml(data_dir / "guidance.yaml", Advice)
+    guide = Guide(hotlines, destinations, advice)
+    guide._destination_regexes  # noqa: B018 - compile now, so a bad pattern fails at load time
+    return guide

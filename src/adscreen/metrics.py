@@ -1,0 +1,79 @@
+"""Evaluation metrics of the scam class: PR-AUC first, since fraud is rare in real data.
+
+Pure functions of labels, probabilities and weights; the EMSCAD part is weighted
+so that its legitimate ads count as often as they occur in the real corpus.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, precision_recall_fscore_support, roc_auc_score
+
+from adscreen.corpus import EMSCAD_REAL_FRAUD_RATE, EMSCAD_SOURCE
+
+MIN_GROUP_SIZE = 10
+
+
+def real_rate_weights(frame: pd.DataFrame) -> np.ndarray:
+    """Weight 1 for every ad except EMSCAD's legitimate ones, which count up to the real fraud rate."""
+    weights = np.ones(len(frame))
+    emscad = (frame["source"] == EMSCAD_SOURCE).to_numpy()
+    labels = frame["label"].to_numpy()
+    frauds = int((emscad & (labels == 1)).sum())
+    legit = int((emscad & (labels == 0)).sum())
+    if frauds and legit:
+        factor = frauds * (1 - EMSCAD_REAL_FRAUD_RATE) / EMSCAD_REAL_FRAUD_RATE / legit
+        weights[emscad & (labels == 0)] = factor
+    return weights
+
+
+def binary_metrics(labels: np.ndarray, risks: np.ndarray, threshold: float, weights: np.ndarray | None = None) -> dict:
+    """PR-AUC, ROC-AUC, and precision/recall/F1 of the scam class at the threshold."""
+    labels = np.asarray(labels)
+    risks = np.asarray(risks)
+    predicted = (risks >= threshold).astype(int)
+    both_classes = len(np.unique(labels)) == 2
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        labels, predicted, average="binary", pos_label=1, sample_weight=weights, zero_division=0
+    )
+    return {
+        "n": len(labels),
+        "positives": int(labels.sum()),
+        "pr_auc": round(float(average_precision_score(labels, risks, sample_weight=weights)), 4)
+        if both_classes
+        else None,
+        "roc_auc": round(float(roc_auc_score(labels, risks, sample_weight=weights)), 4) if both_classes else None,
+        "precision": round(float(precision), 4),
+        "recall": round(float(recall), 4),
+        "f1": round(float(f1), 4),
+    }
+
+
+def grouped_metrics(frame: pd.DataFrame, risks: np.ndarray, threshold: float, column: str) -> dict[str, dict]:
+    """Metrics for each value of a column (language, kind, source) with at least a few ads."""
+    results = {}
+    weights = real_rate_weights(frame)
+    for value, index in frame.groupby(column).indices.items():
+        if len(index) >= MIN_GROUP_SIZE and value:
+            results[str(value)] = binary_metrics(
+                frame["label"].to_numpy()[index], risks[index], threshold, weights[index]
+            )
+    return results
+
+
+def summary_metrics(frame: pd.DataFrame, risks: np.ndarray, threshold: float) -> dict:
+    """Overall (real-rate weighted), per language, for the project's sample ads and for EMSCAD at its real rate."""
+    labels = frame["label"].to_numpy()
+    weights = real_rate_weights(frame)
+    emscad = (frame["source"] == EMSCAD_SOURCE).to_numpy()
+    result = {
+        "overall": binary_metrics(labels, risks, threshold, weights),
+        "per_language": grouped_metrics(frame[~emscad], risks[~emscad], threshold, "language"),
+    }
+    if (~emscad).any():
+        result["sample_ads"] = binary_metrics(labels[~emscad], risks[~emscad], threshold)
+    if emscad.any():
+        result["emscad_real_rate"] = binary_metrics(labels[emscad], risks[emscad], threshold, weights[emscad])
+        result["emscad_unweighted"] = binary_metrics(labels[emscad], risks[emscad], threshold)
+    return result

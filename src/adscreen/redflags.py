@@ -1,0 +1,216 @@
+"""Red flags: rule-based, multilingual recognizers built from ``data/redflags/*.yaml``.
+
+One YAML file per flag. Its patterns are regular expressions over the *folded*
+text (``adscreen.text.fold``: lower case, look-alike letters unified, Polish
+diacritics and ``ё`` folded, spaced-out words closed up), so one pattern covers
+the tricks. Each match carries its character spans in the text as submitted.
+Files are validated on load; a bad regex names its file and pattern.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from adscreen.errors import RuleConfigError
+from adscreen.localized import Localized
+from adscreen.paths import REDFLAGS_DIR
+from adscreen.text import MappedText, fold, fold_pattern
+
+LANGUAGES = ("ru", "be", "uk", "pl", "en")
+
+
+class Examples(BaseModel):
+    """Ads that must and must not trigger the flag; the test suite runs them."""
+
+    model_config = ConfigDict(extra="forbid")
+    match: list[str] = Field(min_length=1)
+    no_match: list[str] = Field(min_length=1)
+
+
+class FlagSpec(BaseModel):
+    """The declarative spec of one flag, as written in its YAML file."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[A-Z][A-Z_]+$")
+    effect: Literal["raises", "lowers"]
+    severity: Literal["low", "medium", "high"]
+    indicator: bool = False
+    title: Localized
+    why: Localized
+    patterns: dict[Literal["ru", "be", "uk", "pl", "en"], list[str]]
+    examples: dict[Literal["ru", "be", "uk", "pl", "en"], Examples]
+
+    @field_validator("patterns")
+    @classmethod
+    def _every_language(cls, patterns: dict[str, list[str]]) -> dict[str, list[str]]:
+        missing = [language for language in LANGUAGES if not patterns.get(language)]
+        if missing:
+            raise ValueError(f"no patterns for {missing}")
+        return patterns
+
+
+@dataclass(frozen=True)
+class FlagMatch:
+    """One flag found in one ad: which flag, and where (spans into the submitted text)."""
+
+    flag: RedFlag
+    spans: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """A recognizer built from one spec: all its patterns compiled into one regex."""
+
+    spec: FlagSpec
+    source: str
+    regex: re.Pattern[str]
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def find(self, folded: MappedText) -> FlagMatch | None:
+        """The flag's match in an already folded text, or None."""
+        spans = [
+            folded.original_span(m.start(), m.end()) for m in self.regex.finditer(folded.text) if m.end() > m.start()
+        ]
+        return FlagMatch(self, tuple(_merge(spans))) if spans else None
+
+
+def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def lower_pattern(pattern: str) -> str:
+    """A regex with its letters in lower case, escapes (``\\W``, ``\\B`` ...) left alone.
+
+    Folded text is all lower case, so lower-case patterns can match it without
+    IGNORECASE, which makes Python's regex engine several times slower.
+    """
+    chars, escaped = [], False
+    for char in pattern:
+        chars.append(char if escaped else char.lower())
+        escaped = char == "\\" and not escaped
+    return "".join(chars)
+
+
+def split_alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regex: ``a|(b|c)|[|]`` -> ``a``, ``(b|c)``, ``[|]``."""
+    parts, depth, in_class, escaped, start = [], 0, False, False, 0
+    for index, char in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:index])
+            start = index + 1
+    parts.append(pattern[start:])
+    return parts
+
+
+# Lookbehinds in front of a word boundary: "(?<!без\s)\bжильё" is "\b(?<!без\s)жильё".
+_LEADING_LOOKBEHINDS = re.compile(r"^((?:\(\?<[!=](?:[^()\\]|\\.)*\))*)\\b")
+
+
+def compile_patterns(patterns: list[str]) -> re.Pattern[str]:
+    """One regex for many patterns, fast on long texts.
+
+    Alternatives that start at a word boundary share one leading ``\\b``, so the
+    engine rejects a position inside a word once instead of once per alternative.
+    """
+    at_word_start, anywhere = [], []
+    for pattern in patterns:
+        for alternative in split_alternatives(pattern):
+            match = _LEADING_LOOKBEHINDS.match(alternative)
+            if match:
+                at_word_start.append(match.group(1) + alternative[match.end() :])
+            else:
+                anywhere.append(alternative)
+    parts = [f"(?:{p})" for p in anywhere]
+    if at_word_start:
+        parts.insert(0, "\\b(?:" + "|".join(f"(?:{p})" for p in at_word_start) + ")")
+    return re.compile("|".join(parts))
+
+
+def build_flag(spec: FlagSpec, source: str) -> RedFlag:
+    """Compile a spec, naming the file and pattern of any bad regex."""
+    patterns = []
+    for language, language_patterns in spec.patterns.items():
+        for pattern in language_patterns:
+            folded = lower_pattern(fold_pattern(pattern))
+            try:
+                re.compile(folded)
+            except re.error as error:
+                raise RuleConfigError(f"{source}: flag {spec.id}, {language} pattern {pattern!r}: {error}") from None
+            patterns.append(folded)
+    return RedFlag(spec, source, compile_patterns(patterns))
+
+
+def load_flag_file(path: Path) -> RedFlag:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        spec = FlagSpec.model_validate(raw)
+    except (OSError, yaml.YAMLError) as error:
+        raise RuleConfigError(f"{path}: cannot read: {error}") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise RuleConfigError(f"{path}: {where}: {first['msg']}") from None
+    if spec.id != path.stem:
+        raise RuleConfigError(f"{path}: id {spec.id} does not match the file name")
+    return build_flag(spec, str(path))
+
+
+@dataclass(frozen=True)
+class FlagSet:
+    """All red flags, loaded once; finding them is a pure function of the text."""
+
+    flags: tuple[RedFlag, ...]
+
+    @cached_property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(flag.id for flag in self.flags)
+
+    def find(self, text: str) -> list[FlagMatch]:
+        """Every flag that fires in the ad, in the order of ``ids``."""
+        folded = fold(text)
+        return [match for flag in self.flags if (match := flag.find(folded)) is not None]
+
+    def indicator_matrix(self, texts: Sequence[str]) -> list[list[int]]:
+        """0/1 per text and flag, for the model's red-flag features."""
+        rows = []
+        for text in texts:
+            folded = fold(text)
+            rows.append([1 if flag.regex.search(folded.text) else 0 for flag in self.flags])
+        return rows
+
+
+def load_flags(directory: Path = REDFLAGS_DIR) -> FlagSet:
+    """Every ``*.yaml`` in the directory, sorted by file name."""
+    paths = sorted(directory.glob("*.yaml"))
+    if not paths:
+        raise RuleConfigError(f"{directory}: no red-flag files (*.yaml)")
+    return FlagSet(tuple(load_flag_file(path) for path in paths))

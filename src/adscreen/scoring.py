@@ -1,0 +1,137 @@
+"""Scoring: one ad in, one result out. The one place that composes model, flags, explanation and guidance.
+
+The CLI, the API, the web form and batch scoring all call a ``Scorer``; none of
+them computes a risk or picks a hotline on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from adscreen.errors import InputError, InputTooLarge
+from adscreen.explain import explain
+from adscreen.guidance import Guide
+from adscreen.language import detect_language
+from adscreen.localized import UI_LANGUAGES
+from adscreen.redflags import FlagMatch
+from adscreen.registry import LoadedModel
+from adscreen.text import fold
+
+MAX_AD_CHARS = 20_000
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def check_text(text: object, max_chars: int = MAX_AD_CHARS) -> str:
+    """The ad text if it can be scored, else an InputError that says why."""
+    if not isinstance(text, str):
+        raise InputError(f"the ad text must be a string, got {type(text).__name__}")
+    if not text.strip():
+        raise InputError("the ad text is empty")
+    if len(text) > max_chars:
+        raise InputTooLarge(f"the ad text has {len(text)} characters; the limit is {max_chars}")
+    return text
+
+
+@dataclass(frozen=True)
+class BatchScores:
+    """Scores of many ads at once: no explanations, one vectorised pass."""
+
+    risks: np.ndarray
+    bands: list[str]
+    labels: list[str]
+    red_flags: list[list[str]]
+
+
+class Scorer:
+    """A loaded model with its guide; score() gives the result of the contract."""
+
+    def __init__(self, loaded: LoadedModel, guide: Guide, max_chars: int = MAX_AD_CHARS) -> None:
+        self.loaded = loaded
+        self.guide = guide
+        self.max_chars = max_chars
+        prepare = loaded.model.pipeline.named_steps["prepare"]
+        self.flags = prepare.flags
+        self._raising = [flag.spec.effect == "raises" for flag in self.flags.flags]
+
+    @property
+    def model_info(self) -> dict:
+        return {"name": self.loaded.name, "version": self.loaded.version}
+
+    def score(self, text: object, country: str | None = None, ui_language: str | None = None) -> dict:
+        """Risk, band, label, red flags, top terms, guidance and language of one ad."""
+        text = check_text(text, self.max_chars)
+        model = self.loaded.model
+        explanation = explain(model, text)
+        risk = float(model.calibrate(np.array([explanation.decision]))[0])
+        band = model.bands.of(risk)
+        language = detect_language(text)
+        shown_language = (
+            ui_language if ui_language in UI_LANGUAGES else (language if language in UI_LANGUAGES else "en")
+        )
+        folded = fold(text)
+        matches = [match for flag in self.flags.flags if (match := flag.find(folded)) is not None]
+        shown_terms = explanation.top_terms()
+        return {
+            "risk": round(risk, 4),
+            "band": band,
+            "label": model.label(risk),
+            "red_flags": _flags(matches, "raises", explanation.flag_weights, shown_language),
+            "risk_lowering": _flags(matches, "lowers", explanation.flag_weights, shown_language),
+            "top_terms": [
+                {
+                    "term": text[term.spans[0][0] : term.spans[0][1]] if term.spans else term.key,
+                    "feature": term.key,
+                    "weight": round(term.weight, 4),
+                    "spans": [list(span) for span in term.spans],
+                }
+                for term in shown_terms
+            ],
+            "contributions": {
+                "intercept": round(explanation.intercept, 6),
+                "terms_shown": round(sum(term.weight for term in shown_terms), 6),
+                "flags": round(sum(explanation.flag_weights.values()), 6),
+                "remaining": round(explanation.remaining(shown_terms), 6),
+                "decision": round(explanation.decision, 6),
+            },
+            "guidance": self.guide.guidance(band, country, self.guide.destinations_in(folded), shown_language),
+            "language": language,
+            "model": self.model_info,
+        }
+
+    def score_many(self, texts: Sequence[str]) -> BatchScores:
+        """Risk, band, label and red-flag ids of many valid ads: one pass through the pipeline."""
+        model = self.loaded.model
+        pipeline = model.pipeline
+        prepared = pipeline.named_steps["prepare"].transform(texts)
+        decisions = pipeline.named_steps["classifier"].decision_function(
+            pipeline.named_steps["features"].transform(prepared)
+        )
+        risks = model.calibrate(decisions)
+        flag_columns = prepared.iloc[:, 1:].to_numpy()
+        ids = [flag.id for flag in self.flags.flags]
+        red_flags = [[ids[i] for i in np.flatnonzero(row) if self._raising[i]] for row in flag_columns]
+        return BatchScores(
+            risks=risks,
+            bands=[model.bands.of(float(risk)) for risk in risks],
+            labels=[model.label(float(risk)) for risk in risks],
+            red_flags=red_flags,
+        )
+
+
+def _flags(matches: list[FlagMatch], effect: str, weights: dict[str, float], language: str) -> list[dict]:
+    shown = [
+        {
+            "id": match.flag.id,
+            "title": match.flag.spec.title.get(language),
+            "why": match.flag.spec.why.get(language),
+            "severity": match.flag.spec.severity,
+            "weight": round(weights.get(match.flag.id, 0.0), 4),
+            "spans": [list(span) for span in match.spans],
+        }
+        for match in matches
+        if match.flag.spec.effect == effect
+    ]
+    return sorted(shown, key=lambda flag: (_SEVERITY_ORDER[flag["severity"]], -abs(flag["weight"])))

@@ -1,0 +1,193 @@
+"""Normalising ad text, with a map from every output character back to the input.
+
+Two levels, both pure:
+- ``fold``: what the red-flag patterns see. Unicode-normalised, lower case, Latin
+  and Cyrillic look-alikes unified within a word, Polish diacritics and ``ё``
+  folded, invisible characters dropped, and spaced-out words ("т е л е г р а м")
+  closed up, so that tricks that defeat keyword search defeat nothing here.
+- ``normalise``: what the model sees. ``fold`` plus contacts and numbers turned
+  into tokens (``_phone_``, ``_url_``, ``_num4_`` ...) so that the model learns
+  "a Telegram handle" or "a four-digit sum", never one particular number.
+
+Every ``MappedText`` remembers, for each character, the span of the original
+text it came from, so evidence found in normalised text points at the words the
+person actually pasted. Each step is a regex substitution that copies the maps
+in slices, so keeping them costs little.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Latin letters that look like Cyrillic ones, and back: scammers swap them to dodge filters.
+_LATIN_TO_CYRILLIC = str.maketrans("aceopxyikmthbw", "асеорхуікмтнвш")
+_CYRILLIC_TO_LATIN = str.maketrans("асеорхуіјкмтнвѕԁ", "aceopxyijkmthbsd")
+_LATIN_SPECIAL = {"ł": "l", "đ": "d", "ø": "o", "ß": "s"}
+_INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
+# A word with both Latin and Cyrillic letters; starts only at word starts and never backtracks.
+_MIXED_WORD = re.compile(r"(?<![^\W\d_])(?=[^\W\d_]*?[a-z])(?=[^\W\d_]*?[\u0400-\u04ff])[^\W\d_]++")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[a-z]")
+# Three or more single letters separated by one space, dot, dash, underscore or star: "т е л е г р а м".
+_SPACED_LETTERS = re.compile(r"(?<!\w)(?:[^\W\d_][ .\-_*·]){2,}[^\W\d_](?!\w)")
+# One-letter words that may stand right before a spaced-out word: "в т е л е г р а м" is "в" + "телеграм".
+_ONE_LETTER_WORDS = frozenset("вскуоиаяўійwziaou")
+
+
+@dataclass(frozen=True)
+class MappedText:
+    """A transformed text and, per character, the [start, end) span of the original it came from."""
+
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the original text that produced text[start:end]."""
+        if end <= start:
+            position = self.starts[start] if start < len(self.starts) else (self.ends[-1] if self.ends else 0)
+            return position, position
+        return self.starts[start], self.ends[end - 1]
+
+
+def identity(text: str) -> MappedText:
+    """The text mapped onto itself."""
+    return MappedText(text, tuple(range(len(text))), tuple(range(1, len(text) + 1)))
+
+
+def _substitute(mapped: MappedText, pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str]) -> MappedText:
+    """``pattern.sub`` that keeps the maps: a replacement maps to the whole span it replaced."""
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    position = 0
+    for match in pattern.finditer(mapped.text):
+        start, end = match.span()
+        replacement = replace(match)
+        if replacement == match.group():
+            continue
+        pieces.append(mapped.text[position:start])
+        starts.extend(mapped.starts[position:start])
+        ends.extend(mapped.ends[position:start])
+        if replacement:
+            span_start, span_end = mapped.original_span(start, end)
+            pieces.append(replacement)
+            starts.extend([span_start] * len(replacement))
+            ends.extend([span_end] * len(replacement))
+        position = end
+    if not pieces:
+        return mapped
+    pieces.append(mapped.text[position:])
+    starts.extend(mapped.starts[position:])
+    ends.extend(mapped.ends[position:])
+    return MappedText("".join(pieces), tuple(starts), tuple(ends))
+
+
+def _fold_char(char: str) -> str:
+    """One character in folded form: compatibility-normalised, lower case, Latin diacritics dropped."""
+    if char in _INVISIBLE or unicodedata.category(char) == "Mn":
+        return ""
+    folded = unicodedata.normalize("NFKC", char).lower()
+    if folded == "ё":
+        return "е"
+    if folded.isascii():
+        return folded
+    if folded in _LATIN_SPECIAL:
+        return _LATIN_SPECIAL[folded]
+    base = unicodedata.normalize("NFD", folded)
+    if len(folded) == 1 and base[0].isascii() and base[0].isalpha():
+        return base[0]  # ą -> a, é -> e; Cyrillic й, ї, ў keep their marks
+    return folded
+
+
+class _FoldTable(dict):
+    """``str.translate`` table that folds any character on first sight and remembers it."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _fold_char(chr(code))
+        self[code] = folded
+        return folded
+
+
+_FOLD_TABLE = _FoldTable()
+
+
+def _fold_chars(text: str) -> MappedText:
+    folded = text.translate(_FOLD_TABLE)
+    if all(len(_FOLD_TABLE[ord(char)]) == 1 for char in set(text)):
+        return MappedText(folded, tuple(range(len(text))), tuple(range(1, len(text) + 1)))
+    starts: list[int] = []
+    ends: list[int] = []
+    for index, char in enumerate(text):
+        width = len(_FOLD_TABLE[ord(char)])
+        starts.extend([index] * width)
+        ends.extend([index + 1] * width)
+    return MappedText(folded, tuple(starts), tuple(ends))
+
+
+def _unify_word(match: re.Match[str]) -> str:
+    word = match.group()
+    cyrillic = len(_CYRILLIC.findall(word))
+    latin = len(_LATIN.findall(word))
+    return word.translate(_LATIN_TO_CYRILLIC if cyrillic >= latin else _CYRILLIC_TO_LATIN)
+
+
+def _close_up(match: re.Match[str]) -> str:
+    run = match.group()
+    if run[0] in _ONE_LETTER_WORDS and run[1] == " " and len(run) >= 7:
+        return run[:2] + "".join(char for char in run[2:] if char.isalpha())
+    return "".join(char for char in run if char.isalpha())
+
+
+def fold_pattern(pattern: str) -> str:
+    """A regex written with ``ё`` or Polish diacritics, folded like the text it will search.
+
+    Only non-ASCII characters are touched, so regex syntax (``\\B``, ``\\S`` ...) is safe.
+    """
+    return "".join(char if char.isascii() else _fold_char(char) for char in pattern)
+
+
+def fold(text: str) -> MappedText:
+    """Text as the red-flag patterns see it (see the module docstring)."""
+    folded = _fold_chars(text)
+    folded = _substitute(folded, _MIXED_WORD, _unify_word)  # keeps length: maps stay valid
+    return _substitute(folded, _SPACED_LETTERS, _close_up)
+
+
+# One pass over the text; where two alternatives could start at one place, the
+# earlier wins (an e-mail before the domain inside it, a phone before its digits).
+_TOKENS = re.compile(
+    r"(?P<email>#email_[0-9a-f]+#|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"|(?P<phone>#phone_[0-9a-f]+#)"
+    r"|(?P<url>#url_[0-9a-f]+#)"
+    r"|(?P<telegram>(?<![\w/])(?:https?://)?(?:t\.me|telegram\.me)/[\w+]+)"
+    r"|(?P<url2>(?<![\w.-])(?:(?:https?://|www\.)\S+"
+    r"|[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|by|ru|ua|pl|de|eu|uk|io|info|biz|me|co|lt|cz|kz|md)\b(?:/\S*)?))"
+    r"|(?P<handle>(?<![\w@])@[a-z0-9_]{3,})"
+    r"|(?P<phone2>\+\s?\d(?:[\s().-]?\d){8,13}"
+    r"|\b8\s?\(?0?\d{2,4}\)?[\s-]?\d{2,3}[\s-]?\d{2}[\s-]?\d{2}\b"
+    r"|\b\d{3}[\s-]\d{3}[\s-]\d{3,4}\b)"
+    r"|(?P<number>\d{1,3}(?:[ \u00a0.,]\d{3})+(?!\d)|\d+)"
+)
+_DIGIT = re.compile(r"\d")
+
+
+def _token(match: re.Match[str]) -> str:
+    """The token for a contact or number; a number's token says only its size (_num1_ ... _num5_)."""
+    kind = (match.lastgroup or "").rstrip("2")
+    if kind == "number":
+        return f" _num{min(len(_DIGIT.findall(match.group())), 5)}_ "
+    return f" _{kind}_ "
+
+
+def tokenise_folded(folded: MappedText) -> MappedText:
+    """Contacts and numbers of an already folded text turned into tokens."""
+    return _substitute(folded, _TOKENS, _token)
+
+
+def normalise(text: str) -> MappedText:
+    """Text as the model sees it (see the module docstring)."""
+    return tokenise_folded(fold(text))

@@ -1,0 +1,90 @@
+"""Training and evaluating from files: the edge around ``model`` that reads data and writes artefacts."""
+
+from __future__ import annotations
+
+import platform
+import re
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from importlib import metadata as package_metadata
+from pathlib import Path
+
+import numpy as np
+
+from adscreen.corpus import LabelledAds, file_sha256, read_labelled
+from adscreen.errors import InputError
+from adscreen.metrics import summary_metrics
+from adscreen.model import REGULARISATION_C, train
+from adscreen.paths import REDFLAGS_DIR
+from adscreen.redflags import load_flags
+from adscreen.registry import LoadedModel, save_model
+
+LIBRARIES = ("scikit-learn", "numpy", "scipy", "pandas", "joblib", "pyarrow", "lingua-language-detector", "adscreen")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = package_metadata.version(name)
+        except package_metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def data_summary(ads: LabelledAds) -> dict:
+    frame = ads.frame
+    return {
+        "files": [asdict(summary) for summary in ads.files],
+        "rows": len(frame),
+        "duplicate_texts_dropped": ads.duplicate_texts,
+        "by_source_and_label": {
+            f"{source}:{label}": int(count)
+            for (source, label), count in frame.groupby(["source", "label"]).size().items()
+        },
+        "by_language": {str(key): int(value) for key, value in frame["language"].value_counts().items()},
+    }
+
+
+def train_to_folder(
+    data: list[Path], output: Path, c: float = REGULARISATION_C, say: Callable[[str], None] = print
+) -> dict:
+    """Read labelled files, train, and write ``output/`` (model + metadata); returns the metadata."""
+    if not _NAME.match(output.name):
+        raise InputError(f"model name {output.name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
+    ads = read_labelled(data)
+    for warning in ads.warnings:
+        say(f"warning: {warning}")
+    if ads.frame["label"].nunique() < 2:
+        raise InputError("training needs both labels (0 and 1) in the data")
+    flags = load_flags()
+    say(f"training on {len(ads.frame)} ads from {len(data)} files (5-fold cross-validation, then the final fit)...")
+    result = train(ads.frame, flags, c)
+    trained_at = datetime.now(UTC)
+    metadata = {
+        "name": output.name,
+        "version": f"{output.name}@{trained_at:%Y%m%d}",
+        "trained_at": trained_at.isoformat(timespec="seconds"),
+        "libraries": library_versions(),
+        "data": data_summary(ads),
+        "redflags": {path.name: file_sha256(path) for path in sorted(REDFLAGS_DIR.glob("*.yaml"))},
+        "parameters": {"C": c, **result.split},
+        "threshold": result.model.threshold,
+        "bands": asdict(result.model.bands),
+        "metrics": result.metrics,
+    }
+    return save_model(result.model, output, metadata)
+
+
+def evaluate(loaded: LoadedModel, data: list[Path]) -> dict:
+    """Metrics of a loaded model on labelled files, at its own threshold."""
+    ads = read_labelled(data)
+    risks = loaded.model.risk(list(ads.frame["text"]))
+    return {
+        "model": {"name": loaded.name, "version": loaded.version},
+        "threshold": loaded.model.threshold,
+        "data": data_summary(ads),
+        "metrics": summary_metrics(ads.frame, np.asarray(risks), loaded.model.threshold),
+    }

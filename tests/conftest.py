@@ -1,0 +1,39 @@
+"""Shared fixtures: the shipped model, the shared EMSCAD data (skipped when absent), small labelled files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from adscreen import Scorer, load_model
+from adscreen.paths import SAMPLE_ADS_DIR
+
+EMSCAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "emscad_train.csv"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def scorer() -> Scorer:
+    """The shipped default model, loaded through the public API."""
+    return load_model()
+
+
+@pytest.fixture(scope="session")
+def emscad_path() -> Path:
+    if not EMSCAD.is_file():
+        pytest.skip(f"shared EMSCAD data not found at {EMSCAD} (a fresh clone does not have it; CI does)")
+    return EMSCAD
+
+
+@pytest.fixture(scope="session")
+def small_labelled_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every third sample ad of every language, as one JSONL file: small enough to train on in seconds."""
+    rows = []
+    for path in sorted(SAMPLE_ADS_DIR.glob("*.jsonl")):
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows.extend(lines[::3])
+    target = tmp_path_factory.mktemp("labelled") / "small.jsonl"
+    target.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n", encoding="utf-8")
+    return target
