@@ -12,7 +12,6 @@ from pathlib import Path
 
 from adscreen.paths import SAMPLE_ADS_DIR
 from adscreen.redflags import load_flags
-from adscreen.text import fold
 
 
 def main(only: set[str]) -> int:
@@ -23,11 +22,11 @@ def main(only: set[str]) -> int:
             continue
         for language, examples in flag.spec.examples.items():
             for text in examples.match:
-                if flag.find(fold(text)) is None:
+                if flag.id not in {match.flag.id for match in flags.find(text)}:
                     print(f"{flag.id} {language}: should match but does not: {text}")
                     failures += 1
             for text in examples.no_match:
-                if flag.find(fold(text)) is not None:
+                if flag.id in {match.flag.id for match in flags.find(text)}:
                     print(f"{flag.id} {language}: should not match but does: {text}")
                     failures += 1
     rows = [

@@ -55,15 +55,14 @@ class AdPreprocessor(TransformerMixin, BaseEstimator):
         return [FLAG_PREFIX + spec["id"] for spec in self.flag_specs]
 
     def transform(self, texts: Iterable[str]) -> pd.DataFrame:
-        regexes = [flag.regex for flag in self.flags.flags]
+        flags = self.flags
         normalised_texts, indicators = [], []
         for text in texts:
             folded = fold(str(text))
             normalised_texts.append(tokenise_folded(folded).text)
-            indicators.append([1.0 if regex.search(folded.text) else 0.0 for regex in regexes])
-        frame = pd.DataFrame(
-            np.array(indicators, dtype=np.float64).reshape(-1, len(regexes)), columns=self.flag_columns()
-        )
+            indicators.append(flags.fired(folded))
+        columns = self.flag_columns()
+        frame = pd.DataFrame(np.array(indicators, dtype=np.float64).reshape(-1, len(columns)), columns=columns)
         frame.insert(0, NORMALISED, normalised_texts)
         return frame
 

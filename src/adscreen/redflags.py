@@ -10,7 +10,7 @@ Files are validated on load; a bad regex names its file and pattern.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -47,6 +47,9 @@ class FlagSpec(BaseModel):
     why: Localized
     patterns: dict[Literal["ru", "be", "uk", "pl", "en"], list[str]]
     examples: dict[Literal["ru", "be", "uk", "pl", "en"], Examples]
+    # The flag also fires, with no words to point at, when none of these flags fire
+    # (no company name, licence or company e-mail: "no employer identity").
+    also_when_none_of: list[str] = Field(default_factory=list)
 
     @field_validator("patterns")
     @classmethod
@@ -169,12 +172,40 @@ def build_flag(spec: FlagSpec, source: str) -> RedFlag:
     return RedFlag(spec, source, compile_patterns(patterns))
 
 
-def load_flag_file(path: Path) -> RedFlag:
+_FRAGMENT = re.compile(r"<<([A-Z0-9_]+)>>")
+FRAGMENTS_FILE = "_fragments.yaml"
+
+
+def expand_fragments(pattern: str, fragments: dict[str, str], source: str, depth: int = 0) -> str:
+    """Replace ``<<NAME>>`` by the named fragment (fragments may use earlier ones)."""
+    if depth > 10:
+        raise RuleConfigError(f"{source}: fragments nest too deeply (a fragment that uses itself?)")
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in fragments:
+            raise RuleConfigError(f"{source}: unknown fragment <<{name}>> (define it in {FRAGMENTS_FILE})")
+        return expand_fragments(fragments[name], fragments, source, depth + 1)
+
+    return _FRAGMENT.sub(replace, pattern)
+
+
+def _read_yaml(path: Path) -> object:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        spec = FlagSpec.model_validate(raw)
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise RuleConfigError(f"{path}: cannot read: {error}") from None
+
+
+def load_flag_file(path: Path, fragments: dict[str, str] | None = None) -> RedFlag:
+    raw = _read_yaml(path)
+    if isinstance(raw, dict) and isinstance(raw.get("patterns"), dict):
+        raw["patterns"] = {
+            language: [expand_fragments(str(p), fragments or {}, str(path)) for p in (patterns or [])]
+            for language, patterns in raw["patterns"].items()
+        }
+    try:
+        spec = FlagSpec.model_validate(raw)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
@@ -190,27 +221,52 @@ class FlagSet:
 
     flags: tuple[RedFlag, ...]
 
+    def __post_init__(self) -> None:
+        known = {flag.id for flag in self.flags}
+        for flag in self.flags:
+            unknown = sorted(set(flag.spec.also_when_none_of) - known)
+            if unknown:
+                raise RuleConfigError(f"{flag.source}: also_when_none_of names unknown flags {unknown}")
+
     @cached_property
     def ids(self) -> tuple[str, ...]:
         return tuple(flag.id for flag in self.flags)
 
+    def _spans(self, folded: MappedText) -> dict[str, tuple[tuple[int, int], ...] | None]:
+        """Per flag: its spans, an empty tuple when it fires by absence, None when it does not fire."""
+        found: dict[str, tuple[tuple[int, int], ...] | None] = {}
+        for flag in self.flags:
+            match = flag.find(folded)
+            found[flag.id] = match.spans if match else None
+        for flag in self.flags:
+            absent = flag.spec.also_when_none_of
+            if found[flag.id] is None and absent and all(found[other] is None for other in absent):
+                found[flag.id] = ()
+        return found
+
+    def find_folded(self, folded: MappedText) -> list[FlagMatch]:
+        """Every flag that fires in an already folded ad, in the order of ``ids``."""
+        found = self._spans(folded)
+        return [FlagMatch(flag, spans) for flag in self.flags if (spans := found[flag.id]) is not None]
+
     def find(self, text: str) -> list[FlagMatch]:
         """Every flag that fires in the ad, in the order of ``ids``."""
-        folded = fold(text)
-        return [match for flag in self.flags if (match := flag.find(folded)) is not None]
+        return self.find_folded(fold(text))
 
-    def indicator_matrix(self, texts: Sequence[str]) -> list[list[int]]:
-        """0/1 per text and flag, for the model's red-flag features."""
-        rows = []
-        for text in texts:
-            folded = fold(text)
-            rows.append([1 if flag.regex.search(folded.text) else 0 for flag in self.flags])
-        return rows
+    def fired(self, folded: MappedText) -> list[bool]:
+        """Whether each flag fires, in the order of ``ids`` (the model's features)."""
+        found = self._spans(folded)
+        return [found[flag_id] is not None for flag_id in self.ids]
 
 
 def load_flags(directory: Path = REDFLAGS_DIR) -> FlagSet:
-    """Every ``*.yaml`` in the directory, sorted by file name."""
-    paths = sorted(directory.glob("*.yaml"))
+    """Every ``*.yaml`` in the directory but the fragments file, sorted by file name."""
+    fragments_path = directory / FRAGMENTS_FILE
+    fragments = _read_yaml(fragments_path) if fragments_path.exists() else {}
+    if not isinstance(fragments, dict):
+        raise RuleConfigError(f"{fragments_path}: must map fragment names to regex strings")
+    fragments = {str(name): str(value) for name, value in fragments.items()}
+    paths = sorted(path for path in directory.glob("*.yaml") if path.name != FRAGMENTS_FILE)
     if not paths:
         raise RuleConfigError(f"{directory}: no red-flag files (*.yaml)")
-    return FlagSet(tuple(load_flag_file(path) for path in paths))
+    return FlagSet(tuple(load_flag_file(path, fragments) for path in paths))
