@@ -62,9 +62,20 @@ def test_every_red_flag_is_covered_in_lures_of_every_language(rows: list[dict], 
 
 def test_both_routes_and_classic_scams_are_present(rows: list[dict]) -> None:
     kinds = Counter(row["kind"] for row in rows)
-    for kind in ("lure_hostess_abroad", "lure_care_abroad", "lure_construction_russia", "lure_agriculture_abroad",
-                 "lure_meat_plant_abroad", "scam_upfront_fee", "scam_work_from_home", "scam_fake_cheque",
-                 "legit_agency_abroad", "legit_seasonal_contract", "legit_it", "legit_local_small_business"):
+    for kind in (
+        "lure_hostess_abroad",
+        "lure_care_abroad",
+        "lure_construction_russia",
+        "lure_agriculture_abroad",
+        "lure_meat_plant_abroad",
+        "scam_upfront_fee",
+        "scam_work_from_home",
+        "scam_fake_cheque",
+        "legit_agency_abroad",
+        "legit_seasonal_contract",
+        "legit_it",
+        "legit_local_small_business",
+    ):
         assert kinds[kind] >= 5, kind
 
 

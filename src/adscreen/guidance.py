@@ -148,11 +148,11 @@ class Guide:
         message = advice.message.get(language)
         if code is None:
             message = f"{message} {self.advice.unknown_country.get(language)}"
-        hotlines = [_shown(line, code) for line in home.lines if line.shown]
+        hotlines = [_shown(line, code, language) for line in home.lines if line.shown]
         abroad = [d for d in destinations if d != code and d in self.hotlines.countries]
         for destination in abroad:
             hotlines.extend(
-                _shown(line, destination) for line in self.hotlines.countries[destination].lines if line.shown
+                _shown(line, destination, language) for line in self.hotlines.countries[destination].lines if line.shown
             )
         return {
             "message": message,
@@ -166,7 +166,7 @@ class Guide:
         }
 
 
-def _shown(line: Hotline, country: str | None) -> dict:
+def _shown(line: Hotline, country: str | None, language: str) -> dict:
     """A line as the result contract shows it."""
     return {
         "country": country,
@@ -180,6 +180,7 @@ def _shown(line: Hotline, country: str | None) -> dict:
         "languages": line.languages,
         "source": line.source,
         "verified": line.verified,
+        "note": line.note.get(language) if line.note else None,
     }
 
 

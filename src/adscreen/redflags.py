@@ -232,21 +232,19 @@ class FlagSet:
     def ids(self) -> tuple[str, ...]:
         return tuple(flag.id for flag in self.flags)
 
-    def _spans(self, folded: MappedText) -> dict[str, tuple[tuple[int, int], ...] | None]:
-        """Per flag: its spans, an empty tuple when it fires by absence, None when it does not fire."""
-        found: dict[str, tuple[tuple[int, int], ...] | None] = {}
-        for flag in self.flags:
-            match = flag.find(folded)
-            found[flag.id] = match.spans if match else None
+    def _apply_absence(self, found: dict[str, object]) -> None:
         for flag in self.flags:
             absent = flag.spec.also_when_none_of
             if found[flag.id] is None and absent and all(found[other] is None for other in absent):
                 found[flag.id] = ()
-        return found
 
     def find_folded(self, folded: MappedText) -> list[FlagMatch]:
-        """Every flag that fires in an already folded ad, in the order of ``ids``."""
-        found = self._spans(folded)
+        """Every flag that fires in an already folded ad, with its spans, in the order of ``ids``."""
+        found: dict[str, object] = {}
+        for flag in self.flags:
+            match = flag.find(folded)
+            found[flag.id] = match.spans if match else None
+        self._apply_absence(found)
         return [FlagMatch(flag, spans) for flag in self.flags if (spans := found[flag.id]) is not None]
 
     def find(self, text: str) -> list[FlagMatch]:
@@ -254,8 +252,9 @@ class FlagSet:
         return self.find_folded(fold(text))
 
     def fired(self, folded: MappedText) -> list[bool]:
-        """Whether each flag fires, in the order of ``ids`` (the model's features)."""
-        found = self._spans(folded)
+        """Whether each flag fires, in the order of ``ids``: the model's features, so no spans."""
+        found: dict[str, object] = {flag.id: (True if flag.regex.search(folded.text) else None) for flag in self.flags}
+        self._apply_absence(found)
         return [found[flag_id] is not None for flag_id in self.ids]
 
 
