@@ -14,7 +14,7 @@ from pathlib import Path
 from adscreen.guidance import load_guide
 from adscreen.paths import MODELS_DIR
 from adscreen.registry import Registry, load_model_dir
-from adscreen.scoring import Scorer
+from adscreen.scoring import MAX_AD_CHARS, Scorer
 
 try:
     __version__ = version("adscreen")
@@ -24,7 +24,9 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 __all__ = ["Scorer", "__version__", "load_model", "score"]
 
 
-def load_model(path: str | Path | None = None, models_dir: str | Path = MODELS_DIR) -> Scorer:
+def load_model(
+    path: str | Path | None = None, models_dir: str | Path = MODELS_DIR, max_chars: int = MAX_AD_CHARS
+) -> Scorer:
     """A ready Scorer: the model folder at ``path``, or the registry's current model.
 
     The model file is loaded only after its sha256 and scikit-learn version are verified.
@@ -36,7 +38,7 @@ def load_model(path: str | Path | None = None, models_dir: str | Path = MODELS_D
         path = Path(path)
         recorded = registry.read()["models"].get(path.name, {}).get("sha256") if path.parent == registry.root else None
         loaded = load_model_dir(path, recorded)
-    return Scorer(loaded, load_guide())
+    return Scorer(loaded, load_guide(), max_chars)
 
 
 @lru_cache(maxsize=1)

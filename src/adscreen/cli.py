@@ -21,6 +21,7 @@ from rich.markup import escape
 from adscreen import load_model
 from adscreen.config import Settings
 from adscreen.errors import AdscreenError
+from adscreen.model import REGULARISATION_C
 from adscreen.registry import Registry
 from adscreen.render import render_result
 
@@ -116,7 +117,9 @@ def train(
     data: Annotated[list[Path], typer.Argument(help="Labelled files: text+label columns, or the EMSCAD schema.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model folder to write, e.g. models/my-model.")],
     promote: Annotated[bool, typer.Option("--promote", help="Register the model and make it current.")] = False,
-    c: Annotated[float, typer.Option("--C", help="Inverse regularisation strength of the logistic regression.")] = 8.0,
+    c: Annotated[
+        float, typer.Option("--C", help="Inverse regularisation strength of the logistic regression.")
+    ] = REGULARISATION_C,
 ) -> None:
     """Train a model from labelled ads and write it with its metadata.
 
@@ -197,3 +200,24 @@ def models_rollback() -> None:
     """Make the previously current model current again."""
     registry = Registry(Settings().models_dir).rollback()
     out.print(f"current model: {registry['current']}")
+
+
+@app.command()
+@handles_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+) -> None:
+    """Serve the API and the web form.
+
+    Example: adscreen serve --port 8000, then open http://127.0.0.1:8000/
+    """
+    import uvicorn
+
+    from adscreen.api import create_app
+
+    settings = Settings()
+    settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
+    app = create_app(settings)
+    err.print(f"adscreen serving on http://{settings.host}:{settings.port}/ (API docs at /docs)")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=True)

@@ -72,7 +72,7 @@ class Scorer:
             ui_language if ui_language in UI_LANGUAGES else (language if language in UI_LANGUAGES else "en")
         )
         folded = fold(text)
-        matches = [match for flag in self.flags.flags if (match := flag.find(folded)) is not None]
+        matches = self.flags.find_folded(folded)
         shown_terms = explanation.top_terms()
         return {
             "risk": round(risk, 4),
