@@ -1,0 +1,129 @@
+"""Request and response models of the HTTP API, one family: ``AdIn`` / ``ResultOut``, ``BatchIn`` / ``BatchOut``."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AdIn(Strict):
+    text: str = Field(
+        description="The ad as the person saw it (plain text).", examples=["Девушки 18-25, работа в Дубае..."]
+    )
+    country: str | None = Field(
+        default=None, max_length=16, description="The reader's country, ISO code (BY, UA, PL...)."
+    )
+    language: str | None = Field(
+        default=None, max_length=8, description="Language of the explanations: en, ru, be, uk, pl."
+    )
+
+
+class BatchItemIn(Strict):
+    id: str | None = Field(default=None, max_length=200)
+    text: str
+    country: str | None = Field(default=None, max_length=16)
+
+
+class BatchIn(Strict):
+    items: list[BatchItemIn] = Field(min_length=1)
+
+
+class FlagOut(BaseModel):
+    id: str
+    title: str
+    why: str
+    severity: str
+    weight: float
+    spans: list[list[int]]
+
+
+class TermOut(BaseModel):
+    term: str
+    feature: str
+    weight: float
+    spans: list[list[int]]
+
+
+class HotlineOut(BaseModel):
+    country: str | None
+    name: str
+    kind: str
+    phone: str | None
+    phone_international: str | None
+    sms: str | None
+    url: str | None
+    hours: str | None
+    languages: list[str]
+    source: str
+    verified: str
+    note: str | None
+
+
+class GuidanceOut(BaseModel):
+    message: str
+    steps: list[str]
+    country: str | None
+    emergency: str
+    destinations: list[str]
+    destination_note: str | None
+    hotlines: list[HotlineOut]
+    source_note: str
+
+
+class ContributionsOut(BaseModel):
+    intercept: float
+    terms_shown: float
+    flags: float
+    remaining: float
+    decision: float
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+
+
+class ResultOut(BaseModel):
+    risk: float = Field(ge=0, le=1)
+    band: str
+    label: str
+    red_flags: list[FlagOut]
+    risk_lowering: list[FlagOut]
+    top_terms: list[TermOut]
+    contributions: ContributionsOut
+    guidance: GuidanceOut
+    language: str
+    model: ModelRef
+
+
+class BatchResultOut(BaseModel):
+    """One item's result with its id; an item that cannot be scored has ``error`` and no score."""
+
+    id: str | None
+    error: str | None = None
+    risk: float | None = Field(default=None, ge=0, le=1)
+    band: str | None = None
+    label: str | None = None
+    red_flags: list[FlagOut] | None = None
+    risk_lowering: list[FlagOut] | None = None
+    top_terms: list[TermOut] | None = None
+    contributions: ContributionsOut | None = None
+    guidance: GuidanceOut | None = None
+    language: str | None = None
+    model: ModelRef | None = None
+
+
+class BatchOut(BaseModel):
+    results: list[BatchResultOut]
+
+
+class HealthOut(BaseModel):
+    status: str
+    model: ModelRef
+
+
+class ErrorOut(BaseModel):
+    detail: str

@@ -1,0 +1,160 @@
+"""The web form at ``/``: paste an ad, pick a country, read the result. Server-rendered, works without JavaScript.
+
+Interface strings live in ``data/ui/*.yaml``; the language comes from ``?lang=``, else
+the browser's Accept-Language, else English. Jinja2 autoescaping is on, so an ad that
+contains HTML or script is shown as text.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from adscreen.deps import ScorerDep, SettingsDep
+from adscreen.errors import AdscreenError, InputTooLarge, RuleConfigError
+from adscreen.paths import DATA_DIR
+from adscreen.scoring import check_text
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+UI_DIR = DATA_DIR / "ui"
+DEFAULT_UI_LANGUAGE = "en"
+
+templates = Jinja2Templates(directory=WEB_DIR / "templates")
+router = APIRouter(include_in_schema=False)
+static = StaticFiles(directory=WEB_DIR / "static")
+
+
+@lru_cache(maxsize=1)
+def ui_strings() -> dict[str, dict[str, str]]:
+    """Every UI language file; each must have every key of the English one."""
+    strings = {}
+    for path in sorted(UI_DIR.glob("*.yaml")):
+        strings[path.stem] = {
+            str(key): str(value) for key, value in yaml.safe_load(path.read_text(encoding="utf-8")).items()
+        }
+    reference = set(strings.get(DEFAULT_UI_LANGUAGE, {}))
+    for language, table in strings.items():
+        missing = sorted(reference - set(table))
+        if missing:
+            raise RuleConfigError(f"{UI_DIR / (language + '.yaml')}: missing keys {missing}")
+    return strings
+
+
+def choose_language(query: str | None, accept_language: str | None) -> str:
+    """``?lang=`` first, then the first Accept-Language entry we have, then English."""
+    available = ui_strings()
+    if query in available:
+        return query
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in available:
+            return code
+    return DEFAULT_UI_LANGUAGE
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One piece of evidence over a stretch of the ad."""
+
+    kind: str  # "flag", "up" (raises the risk) or "down" (lowers it)
+    label: str
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    marks: tuple[Mark, ...]
+
+    @property
+    def kind(self) -> str:
+        kinds = {mark.kind for mark in self.marks}
+        return "flag" if "flag" in kinds else ("up" if "up" in kinds else "down")
+
+    @property
+    def explanation(self) -> str:
+        return " · ".join(dict.fromkeys(mark.label for mark in self.marks))
+
+
+def highlight(text: str, result: dict, strings: dict[str, str]) -> list[Segment]:
+    """The ad cut into stretches, each with the evidence (flags and terms) that covers it."""
+    evidence: list[tuple[int, int, Mark]] = []
+    for flag in result["red_flags"]:
+        for start, end in flag["spans"]:
+            evidence.append((start, end, Mark("flag", f"{flag['title']}: {flag['why']}")))
+    for term in result["top_terms"]:
+        kind, verb = ("up", strings["raises"]) if term["weight"] > 0 else ("down", strings["lowers"])
+        for start, end in term["spans"]:
+            evidence.append((start, end, Mark(kind, f"“{text[start:end]}” {verb} ({term['weight']:+.2f})")))
+    cuts = sorted({0, len(text), *(position for start, end, _ in evidence for position in (start, end))})
+    segments = []
+    for start, end in itertools.pairwise(cuts):
+        if start >= end:
+            continue
+        marks = tuple(mark for mark_start, mark_end, mark in evidence if mark_start <= start and end <= mark_end)
+        segments.append(Segment(text[start:end], marks))
+    return segments
+
+
+def _countries(scorer_guide: object, language: str) -> list[tuple[str, str]]:
+    countries = scorer_guide.hotlines.countries  # type: ignore[attr-defined]
+    return sorted(((code, entry.name.get(language)) for code, entry in countries.items()), key=lambda item: item[1])
+
+
+def _page(
+    request: Request, scorer: ScorerDep, language: str, status_code: int = 200, **context: object
+) -> HTMLResponse:
+    strings = ui_strings()
+    return templates.TemplateResponse(
+        request,
+        "index.html",
+        {
+            "t": strings[language],
+            "lang": language,
+            "languages": sorted(strings),
+            "countries": _countries(scorer.guide, language),
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def form(request: Request, scorer: ScorerDep, settings: SettingsDep, lang: str | None = None) -> Response:
+    language = choose_language(lang, request.headers.get("accept-language"))
+    return _page(request, scorer, language, country=settings.default_country, text="")
+
+
+@router.post("/", response_class=HTMLResponse)
+def check(
+    request: Request,
+    scorer: ScorerDep,
+    settings: SettingsDep,
+    text: Annotated[str, Form(max_length=1_000_000)] = "",
+    country: Annotated[str, Form(max_length=16)] = "",
+    lang: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    language = choose_language(lang or request.query_params.get("lang"), request.headers.get("accept-language"))
+    strings = ui_strings()[language]
+    try:
+        result = scorer.score(check_text(text, settings.max_ad_chars), country=country or None, ui_language=language)
+    except AdscreenError as error:
+        status = 413 if isinstance(error, InputTooLarge) else 422
+        return _page(request, scorer, language, country=country, text=text, error=str(error), status_code=status)
+    return _page(
+        request,
+        scorer,
+        language,
+        country=country,
+        text=text,
+        result=result,
+        segments=highlight(text, result, strings),
+    )
