@@ -151,3 +151,16 @@ def test_public_score_function_uses_the_default_model() -> None:
     result = score(ENGLISH_LURE, country="US")
     assert result["band"] == "high"
     assert any(line["sms"] == "233733" for line in result["guidance"]["hotlines"])
+
+
+def test_fast_feature_transform_equals_the_column_transformer(scorer: Scorer) -> None:
+    from adscreen.features import transform_features
+
+    pipeline = scorer.loaded.model.pipeline
+    prepared = pipeline.named_steps["prepare"].transform([RUSSIAN_LURE, ENGLISH_LURE, AGENCY_JOB])
+    fast = transform_features(pipeline.named_steps["features"], prepared)
+    slow = pipeline.named_steps["features"].transform(prepared)
+    assert abs(fast - slow).max() < 1e-9
+    assert np.allclose(
+        scorer.loaded.model.decision_function([RUSSIAN_LURE]), pipeline.decision_function([RUSSIAN_LURE])
+    )

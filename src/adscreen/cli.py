@@ -207,6 +207,7 @@ def models_rollback() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes; scoring is CPU-bound, so one per core.")] = 1,
 ) -> None:
     """Serve the API and the web form.
 
@@ -218,6 +219,12 @@ def serve(
 
     settings = Settings()
     settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
-    app = create_app(settings)
     err.print(f"adscreen serving on http://{settings.host}:{settings.port}/ (API docs at /docs)")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=True)
+    if workers > 1:  # each worker process builds its own app (and loads the model) from ADSCREEN_* settings
+        uvicorn.run("adscreen.api:create_app", factory=True, host=settings.host, port=settings.port, workers=workers)
+    else:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=True)
+
+
+if __name__ == "__main__":
+    app()

@@ -14,7 +14,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from adscreen.features import FLAG_PREFIX
+import numpy as np
+
+from adscreen.features import FLAG_PREFIX, transform_features
 from adscreen.model import AdModel
 from adscreen.text import MappedText, fold, tokenise_folded
 
@@ -86,14 +88,19 @@ def _char_words(
     return occurrences
 
 
-def explain(model: AdModel, text: str) -> Explanation:
+def feature_names(model: AdModel) -> np.ndarray:
+    """The names of the model's features (slow to build: compute once per model and pass to ``explain``)."""
+    return model.pipeline.named_steps["features"].get_feature_names_out()
+
+
+def explain(model: AdModel, text: str, names: np.ndarray | None = None) -> Explanation:
     """Every feature's contribution to this ad's decision value, grouped into terms."""
     pipeline = model.pipeline
     prepared = pipeline.named_steps["prepare"].transform([text])
     features = pipeline.named_steps["features"]
     classifier = pipeline.named_steps["classifier"]
-    row = features.transform(prepared).tocsr()
-    names = features.get_feature_names_out()
+    row = transform_features(features, prepared)
+    names = feature_names(model) if names is None else names
     weights = classifier.coef_[0]
     contributions = row.data * weights[row.indices]
     intercept = float(classifier.intercept_[0])

@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 
-from adscreen.features import AdPreprocessor, build_features, drop_stop_words, flag_specs
+from adscreen.features import AdPreprocessor, build_features, drop_stop_words, flag_specs, transform_features
 from adscreen.metrics import real_rate_weights, summary_metrics
 from adscreen.redflags import FlagSet
 
@@ -62,7 +62,12 @@ class AdModel:
 
     def decision_function(self, texts: list[str]) -> np.ndarray:
         """The logistic regression's decision values, before calibration."""
-        return self.pipeline.decision_function(texts)
+        return self.decisions_of(self.pipeline.named_steps["prepare"].transform(texts))
+
+    def decisions_of(self, prepared: pd.DataFrame) -> np.ndarray:
+        """Decision values of already prepared ads (see ``AdPreprocessor``)."""
+        matrix = transform_features(self.pipeline.named_steps["features"], prepared)
+        return self.pipeline.named_steps["classifier"].decision_function(matrix)
 
     def calibrate(self, decisions: np.ndarray) -> np.ndarray:
         return self.calibrator.predict_proba(np.asarray(decisions, dtype=float).reshape(-1, 1))[:, 1]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from adscreen.errors import InputError, InputTooLarge
-from adscreen.explain import explain
+from adscreen.explain import explain, feature_names
 from adscreen.guidance import Guide
 from adscreen.language import detect_language
 from adscreen.localized import UI_LANGUAGES
@@ -55,6 +55,7 @@ class Scorer:
         prepare = loaded.model.pipeline.named_steps["prepare"]
         self.flags = prepare.flags
         self._raising = [flag.spec.effect == "raises" for flag in self.flags.flags]
+        self._feature_names = feature_names(loaded.model)
 
     @property
     def model_info(self) -> dict:
@@ -64,7 +65,7 @@ class Scorer:
         """Risk, band, label, red flags, top terms, guidance and language of one ad."""
         text = check_text(text, self.max_chars)
         model = self.loaded.model
-        explanation = explain(model, text)
+        explanation = explain(model, text, self._feature_names)
         risk = float(model.calibrate(np.array([explanation.decision]))[0])
         band = model.bands.of(risk)
         language = detect_language(text)
@@ -106,9 +107,7 @@ class Scorer:
         model = self.loaded.model
         pipeline = model.pipeline
         prepared = pipeline.named_steps["prepare"].transform(texts)
-        decisions = pipeline.named_steps["classifier"].decision_function(
-            pipeline.named_steps["features"].transform(prepared)
-        )
+        decisions = model.decisions_of(prepared)
         risks = model.calibrate(decisions)
         flag_columns = prepared.iloc[:, 1:].to_numpy()
         ids = [flag.id for flag in self.flags.flags]

@@ -1,0 +1,94 @@
+"""Latency and throughput of single-ad scoring over HTTP, at a few concurrency levels.
+
+Starts `adscreen serve` on 127.0.0.1 (a free port), sends a bounded number of
+requests per level (and stops a level after a time limit), and prints p50/p95/p99
+latency and requests per second. Target: p99 under 50 ms for a typical ad at
+concurrency 8 on a 2-core machine.
+
+Usage: .venv/bin/python benchmarks/api_latency.py [--requests 400] [--levels 1,4,8] [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import numpy as np
+
+TYPICAL_AD = (
+    "Требуются девушки 18-30 лет на работу официанткой в ресторан в Стамбуле. Зарплата от 1500$ + чаевые, "
+    "опыт не нужен, жильё и билеты за счёт работодателя. Выезд на следующей неделе, пишите в Telegram @istanbul_work"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def run_level(base: str, concurrency: int, total: int, seconds: float) -> tuple[np.ndarray, float]:
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+    remaining = iter(range(total))
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+
+        async def worker() -> None:
+            for _ in remaining:
+                if time.monotonic() > deadline:
+                    return
+                start = time.perf_counter()
+                response = await client.post("/v1/score", json={"text": TYPICAL_AD, "country": "BY"})
+                latencies.append(time.perf_counter() - start)
+                response.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return np.array(latencies) * 1000, len(latencies) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400, help="requests per concurrency level")
+    parser.add_argument("--levels", default="1,4,8", help="comma-separated concurrency levels")
+    parser.add_argument("--seconds", type=float, default=60, help="time limit per level")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server worker processes")
+    arguments = parser.parse_args()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "adscreen.cli", "serve", "--port", str(port), "--workers", str(arguments.workers)],
+        env={**os.environ, "ADSCREEN_LOG": "warning"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit("the server did not start")
+        asyncio.run(run_level(base, 1, 20, 10))  # warm-up
+        print(f"server workers: {arguments.workers}; ad of {len(TYPICAL_AD)} characters")
+        print(f"{'concurrency':>11} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+        for level in (int(value) for value in arguments.levels.split(",")):
+            latencies, rate = asyncio.run(run_level(base, level, arguments.requests, arguments.seconds))
+            p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
+            print(f"{level:>11} {len(latencies):>8} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {rate:>8.1f}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
