@@ -90,7 +90,7 @@ def test_an_ad_with_script_stays_inert(server: str, browser: object) -> None:
     page.close()
 
 
-def test_the_page_works_on_a_phone_screen(server: str, browser: object) -> None:
+def test_the_page_works_on_a_phone_screen(server: str, browser: object, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 375, "height": 740}, java_script_enabled=False)
     page.goto(server + "/?lang=en")
     page.fill("#ad", LURE)
