@@ -15,9 +15,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
+from adscreen.datafiles import read_yaml, validated
 from adscreen.errors import RuleConfigError
 from adscreen.localized import UI_LANGUAGES, Localized
 from adscreen.paths import DATA_DIR
@@ -25,6 +25,7 @@ from adscreen.text import MappedText, fold_pattern
 
 Verdict = Literal["VERIFIED", "VERIFIED-DATED", "UNVERIFIED", "DERIVED", "DEAD"]
 SHOWN_VERDICTS = frozenset({"VERIFIED", "VERIFIED-DATED"})
+FILES = ("hotlines.yaml", "destinations.yaml", "guidance.yaml")
 
 
 class Hotline(BaseModel):
@@ -82,6 +83,10 @@ class Destination(BaseModel):
     examples: list[str] = Field(min_length=1)
 
 
+class Destinations(RootModel[dict[str, Destination]]):
+    """destinations.yaml: country code -> how ads name it."""
+
+
 class BandAdvice(BaseModel):
     model_config = ConfigDict(extra="forbid")
     message: Localized
@@ -93,17 +98,6 @@ class Advice(BaseModel):
     bands: dict[Literal["low", "medium", "high"], BandAdvice]
     destination_intro: Localized
     unknown_country: Localized
-
-
-def _load_yaml(path: Path, schema: type[BaseModel]) -> BaseModel:
-    try:
-        return schema.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError) as error:
-        raise RuleConfigError(f"{path}: cannot read: {error}") from None
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise RuleConfigError(f"{path}: {where}: {first['msg']}") from None
 
 
 @dataclass(frozen=True)
@@ -185,13 +179,10 @@ def _shown(line: Hotline, country: str | None, language: str) -> dict:
 
 
 def load_guide(data_dir: Path = DATA_DIR) -> Guide:
-    hotlines = _load_yaml(data_dir / "hotlines.yaml", HotlineBook)
-    raw_destinations = yaml.safe_load((data_dir / "destinations.yaml").read_text(encoding="utf-8"))
-    try:
-        destinations = {code: Destination.model_validate(spec) for code, spec in (raw_destinations or {}).items()}
-    except ValidationError as error:
-        raise RuleConfigError(f"{data_dir / 'destinations.yaml'}: {error.errors()[0]['msg']}") from None
-    advice = _load_yaml(data_dir / "guidance.yaml", Advice)
+    hotlines_path, destinations_path, advice_path = (data_dir / name for name in FILES)
+    hotlines = validated(hotlines_path, HotlineBook, read_yaml(hotlines_path))
+    destinations = validated(destinations_path, Destinations, read_yaml(destinations_path)).root
+    advice = validated(advice_path, Advice, read_yaml(advice_path))
     guide = Guide(hotlines, destinations, advice)
     guide._destination_regexes  # noqa: B018 - compile now, so a bad pattern fails at load time
     return guide

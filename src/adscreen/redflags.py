@@ -16,9 +16,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from adscreen.datafiles import read_yaml, validated
 from adscreen.errors import RuleConfigError
 from adscreen.localized import Localized
 from adscreen.paths import REDFLAGS_DIR
@@ -190,26 +190,14 @@ def expand_fragments(pattern: str, fragments: dict[str, str], source: str, depth
     return _FRAGMENT.sub(replace, pattern)
 
 
-def _read_yaml(path: Path) -> object:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise RuleConfigError(f"{path}: cannot read: {error}") from None
-
-
 def load_flag_file(path: Path, fragments: dict[str, str] | None = None) -> RedFlag:
-    raw = _read_yaml(path)
+    raw = read_yaml(path)
     if isinstance(raw, dict) and isinstance(raw.get("patterns"), dict):
         raw["patterns"] = {
             language: [expand_fragments(str(p), fragments or {}, str(path)) for p in (patterns or [])]
             for language, patterns in raw["patterns"].items()
         }
-    try:
-        spec = FlagSpec.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise RuleConfigError(f"{path}: {where}: {first['msg']}") from None
+    spec = validated(path, FlagSpec, raw)
     if spec.id != path.stem:
         raise RuleConfigError(f"{path}: id {spec.id} does not match the file name")
     return build_flag(spec, str(path))
@@ -261,7 +249,7 @@ class FlagSet:
 def load_flags(directory: Path = REDFLAGS_DIR) -> FlagSet:
     """Every ``*.yaml`` in the directory but the fragments file, sorted by file name."""
     fragments_path = directory / FRAGMENTS_FILE
-    fragments = _read_yaml(fragments_path) if fragments_path.exists() else {}
+    fragments = read_yaml(fragments_path) if fragments_path.exists() else {}
     if not isinstance(fragments, dict):
         raise RuleConfigError(f"{fragments_path}: must map fragment names to regex strings")
     fragments = {str(name): str(value) for name, value in fragments.items()}

@@ -1,0 +1,30 @@
+"""Reading the project's YAML data files, with one clear RuleConfigError naming the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from adscreen.errors import RuleConfigError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def read_yaml(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise RuleConfigError(f"{path}: cannot read: {error}") from None
+
+
+def validated(path: Path, schema: type[Model], raw: object) -> Model:
+    """``raw`` (read from ``path``) as a ``schema`` instance, or the first problem with its location."""
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise RuleConfigError(f"{path}: {where}: {first['msg']}") from None
