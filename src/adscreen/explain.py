@@ -23,6 +23,7 @@ from adscreen.text import MappedText, fold, tokenise_folded
 TOP_RAISING = 6
 TOP_LOWERING = 4
 _TOKEN = re.compile(r"(?u)\b\w+\b")
+_NUMBER_TOKEN = re.compile(r"(?:_num\d_\s*)+")
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,20 @@ class Explanation:
     flag_weights: dict[str, float]
 
     def top_terms(self, raising: int = TOP_RAISING, lowering: int = TOP_LOWERING) -> list[Term]:
-        """The strongest terms either way, strongest first."""
-        up = [term for term in self.terms if term.weight > 0][:raising]
-        down = sorted((term for term in self.terms if term.weight < 0), key=lambda term: term.weight)[:lowering]
+        """The strongest terms either way, strongest first; short function words and bare numbers are
+        left to the remainder, since "и" or "18" explains nothing to a reader."""
+        readable = [term for term in self.terms if _readable(term.key)]
+        up = [term for term in readable if term.weight > 0][:raising]
+        down = sorted((term for term in readable if term.weight < 0), key=lambda term: term.weight)[:lowering]
         return sorted(up + down, key=lambda term: -abs(term.weight))
 
     def remaining(self, shown: list[Term]) -> float:
         """What the shown terms and flags leave of the decision value, besides the intercept."""
         return self.decision - self.intercept - sum(term.weight for term in shown) - sum(self.flag_weights.values())
+
+
+def _readable(key: str) -> bool:
+    return len(key) >= 3 and not _NUMBER_TOKEN.fullmatch(key)
 
 
 def _word_spans(normalised: MappedText) -> dict[str, list[tuple[int, int]]]:
