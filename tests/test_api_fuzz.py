@@ -1,6 +1,8 @@
-"""Property-based fuzzing of the API from its own OpenAPI schema: no server error, no response that breaks its schema."""
+"""Property-based fuzzing of the API from its own OpenAPI schema: no server error, no response that breaks its schema.
 
-import pytest
+The schema is built at import time (schemathesis' fixture-based loading breaks on newer pytest).
+"""
+
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
@@ -10,18 +12,12 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from adscreen import Scorer
+from adscreen import load_model
 from adscreen.api import create_app
 from adscreen.config import Settings
 
-
-@pytest.fixture(scope="module")
-def api_schema(scorer: Scorer) -> schemathesis.schemas.BaseSchema:
-    app = create_app(Settings(max_ad_chars=2000, max_batch_items=5), scorer=scorer)
-    return schemathesis.openapi.from_asgi("/openapi.json", app)
-
-
-schema = schemathesis.pytest.from_fixture("api_schema")
+APP = create_app(Settings(max_ad_chars=2000, max_batch_items=5), scorer=load_model())
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 @schema.parametrize()
