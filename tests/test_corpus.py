@@ -19,7 +19,7 @@ def test_text_label_csv_and_parquet_are_read() -> None:
 
 
 def test_emscad_schema_joins_fields_into_one_text() -> None:
-    ads = read_labelled([DATA / "emscad_sample.csv"])
+    ads = read_labelled([DATA / "job_posting_schema.csv"])
     first = ads.frame["text"][0]
     assert first.startswith("Data Entry Clerk\nUS, TX, Houston\n40000-60000")
     assert "pay registration fee" in first
