@@ -2,7 +2,7 @@
 
 import pytest
 
-from adscreen.text import fold, fold_pattern, identity, normalise
+from adscreen.text import fold, fold_pattern, normalise
 
 
 @pytest.mark.parametrize(
@@ -54,11 +54,6 @@ def test_every_character_maps_back_into_the_input() -> None:
     start = mapped.text.index("польше")
     begin, end = mapped.original_span(start, start + len("польше"))
     assert raw[begin:end] == "Польше"
-
-
-def test_identity_maps_each_character_to_itself() -> None:
-    mapped = identity("abc")
-    assert mapped.original_span(1, 3) == (1, 3)
 
 
 def test_fold_pattern_folds_only_letters_outside_regex_syntax() -> None:

@@ -53,11 +53,6 @@ class MappedText:
         return self.starts[start], self.ends[end - 1]
 
 
-def identity(text: str) -> MappedText:
-    """The text mapped onto itself."""
-    return MappedText(text, tuple(range(len(text))), tuple(range(1, len(text) + 1)))
-
-
 def _substitute(mapped: MappedText, pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str]) -> MappedText:
     """``pattern.sub`` that keeps the maps: a replacement maps to the whole span it replaced."""
     pieces: list[str] = []

@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from adscreen.deps import ScorerDep, SettingsDep
 from adscreen.errors import AdscreenError, InputTooLarge, RuleConfigError
+from adscreen.guidance import Guide
 from adscreen.paths import DATA_DIR
 from adscreen.scoring import check_text
 
@@ -104,8 +105,9 @@ def highlight(text: str, result: dict, strings: dict[str, str]) -> list[Segment]
     return segments
 
 
-def _countries(scorer_guide: object, language: str) -> list[tuple[str, str]]:
-    countries = scorer_guide.hotlines.countries  # type: ignore[attr-defined]
+def _countries(guide: Guide, language: str) -> list[tuple[str, str]]:
+    """The country picker: every country with hotlines, by name in the interface language."""
+    countries = guide.hotlines.countries
     return sorted(((code, entry.name.get(language)) for code, entry in countries.items()), key=lambda item: item[1])
 
 
