@@ -8,20 +8,28 @@ Ad texts are never logged.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adscreen import __version__, load_model
+from adscreen.batch import BatchOptions
+from adscreen.batch import score_file as score_table
 from adscreen.config import Settings
 from adscreen.deps import ScorerDep, SettingsDep
-from adscreen.errors import AdscreenError, InputTooLarge
+from adscreen.errors import AdscreenError, InputError, InputTooLarge
 from adscreen.schemas import AdIn, BatchIn, BatchOut, ErrorOut, HealthOut, ResultOut
 from adscreen.scoring import Scorer, check_text
+from adscreen.tables import table_format
 from adscreen.webform import router as web_router
 from adscreen.webform import static
 
@@ -81,6 +89,61 @@ def score_batch(batch: BatchIn, scorer: ScorerDep, settings: SettingsDep) -> dic
         except AdscreenError as error:
             results.append({"id": item.id, "error": str(error)})
     return {"results": results}
+
+
+MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson", "parquet": "application/vnd.apache.parquet"}
+
+
+@score_router.post(
+    "/score/file",
+    response_class=FileResponse,
+    responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}, "description": "The scored file"}},
+)
+def score_file_upload(
+    file: Annotated[
+        UploadFile, File(description="CSV, JSONL or Parquet (.csv.gz, .jsonl.gz too); the name gives the format.")
+    ],
+    scorer: ScorerDep,
+    settings: SettingsDep,
+    text_column: Annotated[str | None, Query(max_length=200, description="Column with the ad text")] = None,
+    id_column: Annotated[str | None, Query(max_length=200, description="Column that names rows")] = None,
+) -> FileResponse:
+    """Score every row of an uploaded file, as ``adscreen score-file`` does; the answer is the file in the same format.
+
+    Every row comes back, in order, with risk, band, label, red_flags and error; the counts are in
+    the ``X-Adscreen-Rows``, ``-Scored`` and ``-Errors`` headers.
+    """
+    name = Path(file.filename or "").name
+    if not name:
+        raise InputError("the upload has no file name; its extension (.csv, .jsonl, .parquet) gives the format")
+    kind = table_format(Path(name))
+    folder = Path(tempfile.mkdtemp(prefix="adscreen-upload-"))
+    try:
+        source, target = folder / name, folder / f"scored-{name}"
+        with source.open("wb") as stream:
+            shutil.copyfileobj(file.file, stream)
+        if source.stat().st_size > settings.max_upload_bytes:
+            raise InputTooLarge(f"the file has {source.stat().st_size} bytes; the limit is {settings.max_upload_bytes}")
+        options = BatchOptions(text_column=text_column, id_column=id_column, max_chars=settings.max_ad_chars)
+        summary = score_table(source, target, scorer, options)
+    except AdscreenError as error:  # name the upload as the person named it, not our temporary copy
+        shutil.rmtree(folder, ignore_errors=True)
+        message = str(error).replace(f"{folder}/", "").replace("--text-column", "text_column")
+        raise type(error)(message) from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        target,
+        media_type=MEDIA_TYPES[kind],
+        filename=target.name,
+        headers={
+            "X-Adscreen-Rows": str(summary.rows),
+            "X-Adscreen-Scored": str(summary.scored),
+            "X-Adscreen-Errors": str(summary.errors),
+        },
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
 
 
 def _validation_message(error: RequestValidationError) -> str:

@@ -1,9 +1,14 @@
-"""A scoring result as a person reads it in a terminal."""
+"""Scoring as a person follows it in a terminal: one result, or a batch's progress."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 BAND_STYLE = {"high": "bold white on red", "medium": "bold black on yellow", "low": "bold white on green"}
 
@@ -55,3 +60,29 @@ def render_result(console: Console, text: str, result: dict) -> None:
             console.print(f"  {where}{escape(line['name'])}: {escape(contact)}")
     console.print(f"  Emergency: {escape(str(guidance.get('emergency')))}")
     console.print(f"[dim]{escape(guidance.get('source_note') or '')}[/]")
+
+
+@contextmanager
+def batch_progress(quiet: bool, console: Console | None = None) -> Iterator[Callable[[Any], None] | None]:
+    """A progress bar with rows/second and ETA on stderr, updated per chunk; nothing when ``quiet``."""
+    if quiet:
+        yield None
+        return
+    columns = (
+        TextColumn("scoring"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rows]:,} rows · {task.fields[rate]:,.0f} rows/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console or Console(stderr=True), transient=False) as bar:
+        task = bar.add_task("scoring", total=None, rows=0, rate=0.0)
+
+        def update(progress: Any) -> None:
+            elapsed = bar.tasks[0].elapsed or 0.0
+            rate = progress.rows / elapsed if elapsed > 0 else 0.0
+            bar.update(task, total=progress.size, completed=progress.position, rows=progress.rows, rate=rate)
+
+        yield update

@@ -1,0 +1,398 @@
+"""Streaming tables: rows in, in order and in chunks, and rows out, so memory does not grow with the file.
+
+Readers never drop a row: a CSV line with the wrong number of fields or a JSONL line that
+is not a JSON object is kept and its problem said. Bytes that are not UTF-8 are carried
+through unchanged (as lone surrogates) and written back as they were. An uncompressed
+file can also be cut into ``Part``s at record boundaries, so that Dask workers read it
+in parallel with the very same parser.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal, TextIO
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from adscreen.errors import DataFormatError
+from adscreen.tables import TableFormat, table_format
+
+CSV_LIST_SEPARATOR = "|"
+# Cells that spreadsheet programs would run as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d[\d ]*)?[.,]?\d+(?:[eE][+-]?\d+)?")
+Problem = str | None
+
+
+@dataclass
+class Chunk:
+    """Consecutive rows of a file, as read, with the rows that could not be parsed whole and why."""
+
+    frame: pd.DataFrame
+    problems: list[Problem]
+    position: int  # input consumed so far, in the layout's unit
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """What is known of a file before its rows are read: its columns and how big it is."""
+
+    kind: TableFormat
+    columns: list[str]
+    schema: pa.Schema | None  # Parquet's own types; None means every column is text
+    size: int
+    unit: Literal["bytes", "rows"]
+    data_start: int = 0  # byte offset of the first record (after a CSV header)
+    data_line: int = 1  # line number of the first record
+
+
+@dataclass(frozen=True)
+class Part:
+    """A slice of a file that can be read on its own: from a byte offset (or a Parquet row group)."""
+
+    start: int
+    first_line: int
+    rows: int
+
+
+class _Lines:
+    """A binary stream's lines, decoded, counting bytes and lines handed out so far."""
+
+    def __init__(self, stream: BinaryIO, offset: int = 0, line: int = 0) -> None:
+        self.stream = stream
+        self.offset = offset
+        self.line = line
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        raw = self.stream.readline()
+        if not raw:
+            raise StopIteration
+        self.offset += len(raw)
+        self.line += 1
+        text = raw.decode("utf-8", "surrogateescape")
+        return text.removeprefix("\ufeff") if self.line == 1 else text
+
+
+def _open_binary(path: Path) -> tuple[BinaryIO, BinaryIO]:
+    """The decompressed stream and the raw file under it (whose position is the progress)."""
+    raw = path.open("rb")
+    if compressed(path):
+        return gzip.GzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[return-value]
+    return raw, raw
+
+
+def compressed(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Column names made unique the way pandas does ('a', 'a.1'), so no column is lost to a clash."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            unique.append(f"{name}.{seen[name]}")
+        else:
+            seen[name] = 0
+            unique.append(name)
+    return unique
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def read_layout(path: Path) -> TableLayout:
+    """Columns and size of a file, or one clear DataFormatError; JSONL is scanned once for its keys."""
+    kind = table_format(path)
+    if not path.is_file():
+        raise DataFormatError(f"{path}: no such file")
+    try:
+        if kind == "parquet":
+            parquet = pq.ParquetFile(path)
+            schema = parquet.schema_arrow
+            return TableLayout(kind, list(schema.names), schema, parquet.metadata.num_rows, "rows")
+        stream, raw = _open_binary(path)
+        with raw, stream:
+            lines = _Lines(stream)
+            if kind == "csv":
+                header = next(csv.reader(lines), None)
+                if not header:
+                    raise DataFormatError(f"{path}: empty file (a CSV file needs a header line)")
+                columns = _unique(header)
+            else:
+                keys: dict[str, None] = {}
+                for line in lines:
+                    record = _json_record(line)[0]
+                    if isinstance(record, dict):
+                        keys.update(dict.fromkeys(record))
+                columns = list(keys)
+    except DataFormatError:
+        raise
+    except Exception as error:  # gzip, pyarrow and csv raise many types for a broken file
+        raise DataFormatError(f"{path}: cannot read as {kind}: {_first_line(error)}") from None
+    start, line = (lines.offset, lines.line + 1) if kind == "csv" else (0, 1)
+    return TableLayout(kind, columns, None, path.stat().st_size, "bytes", start, line)
+
+
+def _json_record(line: str) -> tuple[object, Problem]:
+    """One JSONL line parsed, or the line itself and why it could not be."""
+    try:
+        record = json.loads(line)
+    except ValueError as error:
+        return line.rstrip("\r\n"), f"is not valid JSON ({_first_line(error)})"
+    if not isinstance(record, dict):
+        return line.rstrip("\r\n"), f"is a JSON {type(record).__name__}, not an object"
+    return record, None
+
+
+def _records(kind: TableFormat, lines: _Lines, columns: list[str], raw_column: str) -> Iterator[tuple[object, Problem]]:
+    """Rows as parsed: lists of fields for CSV, dicts for JSONL; a damaged one comes with its problem."""
+    if kind == "jsonl":
+        for line in lines:
+            if line.strip():
+                record, problem = _json_record(line)
+                yield (record, None) if problem is None else ({raw_column: record}, f"line {lines.line} {problem}")
+        return
+    width = len(columns)
+    reader = csv.reader(lines)
+    try:
+        for record in reader:
+            if len(record) == width:
+                yield record, None
+            elif record:  # a blank line is not a row
+                problem = f"line {lines.line} has {len(record)} fields where the header has {width}"
+                if len(record) < width:
+                    yield record + [""] * (width - len(record)), problem
+                else:
+                    yield [*record[: width - 1], ",".join(record[width - 1 :])], problem
+    except csv.Error as error:
+        raise DataFormatError(f"CSV line {lines.line}: {error}") from None
+
+
+def _frame(rows: list, columns: list[str]) -> pd.DataFrame:
+    """Rows as plain Python objects: pandas' Arrow strings would refuse bytes that are not UTF-8."""
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
+def _parquet_frame(table: pa.Table | pa.RecordBatch) -> pd.DataFrame:
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def empty_frame(layout: TableLayout) -> pd.DataFrame:
+    """No rows, but the columns and types a chunk of this file has."""
+    return _parquet_frame(layout.schema.empty_table()) if layout.schema is not None else _frame([], layout.columns)
+
+
+def iter_chunks(path: Path, layout: TableLayout, chunk_size: int, raw_column: str) -> Iterator[Chunk]:
+    """The file's rows in order, ``chunk_size`` at a time; a row that cannot be parsed is kept, not dropped.
+
+    A CSV line with too few fields is padded, one with too many keeps the extra fields in its
+    last column; a JSONL line that is not a JSON object is kept whole in ``raw_column``.
+    """
+    csv.field_size_limit(2**31 - 1)  # an over-long cell becomes that row's error, not the file's
+    if layout.kind == "parquet":
+        done = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
+            done += batch.num_rows
+            yield Chunk(_parquet_frame(batch), [None] * batch.num_rows, done)
+        return
+    stream, raw = _open_binary(path)
+    with raw, stream:
+        lines = _Lines(stream)
+        if layout.kind == "csv":
+            next(csv.reader(lines), None)
+        rows: list = []
+        problems: list[Problem] = []
+        for row, problem in _records(layout.kind, lines, layout.columns, raw_column):
+            rows.append(row)
+            problems.append(problem)
+            if len(rows) == chunk_size:
+                yield Chunk(_frame(rows, layout.columns), problems, raw.tell())
+                rows, problems = [], []
+        if rows:
+            yield Chunk(_frame(rows, layout.columns), problems, raw.tell())
+
+
+def plan_parts(path: Path, layout: TableLayout, rows_per_part: int) -> list[Part]:
+    """Where to cut the file so each part starts on a record: one pass with the same parser as the reader."""
+    if layout.kind == "parquet":
+        metadata = pq.ParquetFile(path).metadata
+        return [Part(group, 0, metadata.row_group(group).num_rows) for group in range(metadata.num_row_groups)]
+    if compressed(path):
+        raise DataFormatError(
+            f"{path}: a compressed file cannot be split between Dask workers; decompress it or use --engine local"
+        )
+    csv.field_size_limit(2**31 - 1)
+    parts = []
+    with path.open("rb") as stream:
+        stream.seek(layout.data_start)
+        lines = _Lines(stream, layout.data_start, layout.data_line - 1)
+        start, first_line, rows = lines.offset, lines.line + 1, 0
+        for _ in _records(layout.kind, lines, layout.columns, ""):
+            rows += 1
+            if rows == rows_per_part:
+                parts.append(Part(start, first_line, rows))
+                start, first_line, rows = lines.offset, lines.line + 1, 0
+        if rows:
+            parts.append(Part(start, first_line, rows))
+    return parts
+
+
+def read_part(path: Path, layout: TableLayout, part: Part, raw_column: str) -> Chunk:
+    """One planned part, read on its own (on a Dask worker)."""
+    if layout.kind == "parquet":
+        frame = _parquet_frame(pq.ParquetFile(path).read_row_group(part.start))
+        return Chunk(frame, [None] * len(frame), part.rows)
+    csv.field_size_limit(2**31 - 1)
+    with path.open("rb") as stream:
+        stream.seek(part.start)
+        lines = _Lines(stream, part.start, part.first_line - 1)
+        rows, problems = [], []
+        for row, problem in _records(layout.kind, lines, layout.columns, raw_column):
+            rows.append(row)
+            problems.append(problem)
+            if len(rows) == part.rows:
+                break
+    return Chunk(_frame(rows, layout.columns), problems, lines.offset)
+
+
+# --- Writing ---
+
+
+def missing(value: object) -> bool:
+    """An empty cell, however pandas or pyarrow spells it."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
+def _missing_scalar(value: object) -> bool:
+    return not isinstance(value, (list, dict, np.ndarray)) and missing(value)
+
+
+def text_cell(value: object) -> str | None:
+    """A cell as text for CSV or a text column: lists and objects as JSON, missing as None."""
+    if missing(value):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple, dict, np.ndarray)):
+        return json.dumps(value.tolist() if isinstance(value, np.ndarray) else value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def escape_formula(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, prefixed with ' so it shows as text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _valid_utf8(value: object) -> object:
+    """Parquet holds only valid UTF-8: bytes that were not are shown as \\xNN instead."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return value
+
+
+def _joined(value: object) -> str | None:
+    if _missing_scalar(value):
+        return None
+    return CSV_LIST_SEPARATOR.join(str(item) for item in value)  # type: ignore[union-attr]
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def _mapped(column: pd.Series, function: Callable[[object], object]) -> pd.Series:
+    return pd.Series([function(value) for value in column], index=column.index, dtype=object)
+
+
+class TableWriter:
+    """Writes chunks to one file in the format its name gives, via a temporary file renamed at the end.
+
+    A failed run therefore leaves no half-written output behind.
+    """
+
+    def __init__(self, path: Path, layout: TableLayout, extra: pa.Schema, csv_escape: bool = True) -> None:
+        self.path = path
+        self.kind = table_format(path)
+        self.columns = layout.columns
+        self.csv_escape = csv_escape
+        keep_types = layout.schema is not None and self.kind == "parquet"
+        inputs = layout.schema if keep_types else pa.schema([(name, pa.string()) for name in layout.columns])
+        kept = [field for field in inputs if field.name not in extra.names]
+        self.schema = pa.schema([*kept, *extra])
+        # JSONL keeps each value as it came; CSV, and Parquet written from text files, hold text.
+        self._text_columns = [] if keep_types or self.kind == "jsonl" else [field.name for field in kept]
+        self._partial = path.with_name(f".{path.name}.partial")
+        self._stream: TextIO | None = None
+        self._parquet: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> TableWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.kind == "parquet":
+            self._parquet = pq.ParquetWriter(self._partial, self.schema)
+        else:
+            opener = gzip.open if self.path.name.lower().endswith(".gz") else open
+            self._stream = opener(self._partial, "wt", encoding="utf-8", errors="surrogateescape", newline="")
+            if self.kind == "csv":
+                csv.writer(self._stream, lineterminator="\n").writerow(self.schema.names)
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append rows; ``frame`` has the input columns (any missing are empty) and the extra ones."""
+        frame = frame.reindex(columns=self.schema.names)
+        for name in self._text_columns:
+            frame[name] = _mapped(frame[name], text_cell)
+        if self.kind == "parquet":
+            for name in self._text_columns:
+                frame[name] = _mapped(frame[name], _valid_utf8)
+            assert self._parquet is not None
+            self._parquet.write_table(pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False))
+        elif self.kind == "csv":
+            for field in self.schema:
+                if pa.types.is_list(field.type):
+                    frame[field.name] = _mapped(frame[field.name], _joined)
+            if self.csv_escape:
+                for name in frame.columns:
+                    if pd.api.types.is_object_dtype(frame[name]) or pd.api.types.is_string_dtype(frame[name]):
+                        frame[name] = _mapped(frame[name], escape_formula)
+            frame.to_csv(self._stream, header=False, index=False, lineterminator="\n")
+        else:
+            assert self._stream is not None
+            for record in frame.to_dict("records"):
+                record = {key: None if _missing_scalar(value) else value for key, value in record.items()}
+                self._stream.write(json.dumps(record, ensure_ascii=False, default=_json_value) + "\n")
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._stream is not None:
+            self._stream.close()
+        if error is None:
+            os.replace(self._partial, self.path)
+        else:
+            self._partial.unlink(missing_ok=True)
