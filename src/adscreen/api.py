@@ -3,13 +3,15 @@
 Errors are mapped once, here: an ``InputTooLarge`` is 413, any other ``AdscreenError``
 or invalid request is 422 with a message a person can act on. Scoring runs in plain
 ``def`` routes (FastAPI's thread pool), so a slow request never blocks the event loop.
-Ad texts are never logged.
+Ad texts are never logged. A server started from the registry follows its current model
+(see ``scorer_source``); corrections sent to ``/v1/feedback`` go to the feedback store.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,9 +20,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adscreen import __version__, load_model
 from adscreen.config import Settings
-from adscreen.deps import ScorerDep, SettingsDep
+from adscreen.deps import FeedbackDep, ScorerDep, ScorerSourceDep, SettingsDep
 from adscreen.errors import AdscreenError, InputTooLarge
-from adscreen.schemas import AdIn, BatchIn, BatchOut, ErrorOut, HealthOut, ResultOut
+from adscreen.feedback import FeedbackStore
+from adscreen.schemas import AdIn, BatchIn, BatchOut, ErrorOut, FeedbackIn, FeedbackOut, HealthOut, ResultOut
+from adscreen.scorer_source import ScorerSource
 from adscreen.scoring import Scorer, check_text
 from adscreen.webform import router as web_router
 from adscreen.webform import static
@@ -48,10 +52,10 @@ health_router = APIRouter(tags=["service"])
 score_router = APIRouter(prefix="/v1", tags=["scoring"], responses=ERRORS)
 
 
-@health_router.get("/healthz", response_model=HealthOut)
-def healthz(scorer: ScorerDep) -> dict:
-    """Liveness, and which model is serving."""
-    return {"status": "ok", "model": scorer.model_info}
+@health_router.get("/healthz", response_model=HealthOut, response_model_exclude_none=True)
+def healthz(scorer: ScorerDep, source: ScorerSourceDep) -> dict:
+    """Liveness, which model is serving, and why a newly promoted model was refused (if it was)."""
+    return {"status": "ok", "model": scorer.model_info, "reload_error": source.error}
 
 
 @score_router.get("/model")
@@ -83,11 +87,36 @@ def score_batch(batch: BatchIn, scorer: ScorerDep, settings: SettingsDep) -> dic
     return {"results": results}
 
 
+feedback_router = APIRouter(prefix="/v1", tags=["feedback"], responses=ERRORS)
+
+
+@feedback_router.post(
+    "/feedback",
+    response_model=FeedbackOut,
+    status_code=201,
+    responses={200: {"model": FeedbackOut, "description": "The ad was stored already: counted, or relabelled"}},
+)
+def send_feedback(correction: FeedbackIn, store: FeedbackDep, scorer: ScorerDep, response: Response) -> dict:
+    """Store an analyst's correction of a wrong result, for the next ``adscreen train --feedback``.
+
+    201 with the new row's id; 200 when the same ad (after normalising case and whitespace) was stored
+    already. Without ``model_name`` the correction is recorded against the model serving now.
+    """
+    if correction.model_name is None:
+        correction = correction.model_copy(
+            update={"model_name": scorer.loaded.name, "model_version": scorer.loaded.version}
+        )
+    row_id, status = store.add(correction, source="api")
+    if status != "created":
+        response.status_code = 200
+    return {"id": row_id, "status": status}
+
+
 def _validation_message(error: RequestValidationError) -> str:
     parts = []
     for problem in error.errors()[:5]:
         where = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
-        parts.append(f"{where or 'body'}: {problem.get('msg', 'invalid')}")
+        parts.append(f"{where or 'body'}: {problem.get('msg', 'invalid').removeprefix('Value error, ')}")
     return "; ".join(parts) or "invalid request"
 
 
@@ -97,8 +126,21 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.scorer = scorer or load_model(settings.model_path, settings.models_dir, settings.max_ad_chars)
+        if scorer is None:
+            app.state.scorer_source = (
+                ScorerSource(load_model(settings.model_path, settings.models_dir, settings.max_ad_chars))
+                if settings.model_path
+                else ScorerSource.from_registry(settings.models_dir, settings.max_ad_chars)
+            )
+        source: ScorerSource = app.state.scorer_source
+        watcher = None
+        if source.reloads and settings.reload_interval > 0:
+            watcher = asyncio.create_task(source.watch(settings.reload_interval))
         yield
+        if watcher is not None:
+            watcher.cancel()
+            with suppress(asyncio.CancelledError):
+                await watcher
 
     app = FastAPI(
         title="adscreen",
@@ -107,8 +149,9 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.feedback_store = FeedbackStore(settings.feedback_db, settings.max_ad_chars)
     if scorer is not None:
-        app.state.scorer = scorer
+        app.state.scorer_source = ScorerSource(scorer)
 
     @app.middleware("http")
     async def limits_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -145,6 +188,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
 
     app.include_router(health_router)
     app.include_router(score_router)
+    app.include_router(feedback_router)
     app.include_router(web_router)
     app.mount("/static", static, name="static")
     return app
