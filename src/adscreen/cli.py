@@ -316,7 +316,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes; scoring is CPU-bound, so one per core.")] = 1,
 ) -> None:
-    """Serve the API and the web form.
+    """Serve the API and the web form; a model promoted or rolled back meanwhile is picked up without a restart.
 
     Example: adscreen serve --port 8000, then open http://127.0.0.1:8000/
     """
