@@ -3,6 +3,9 @@
 The schema is built at import time (schemathesis' fixture-based loading breaks on newer pytest).
 """
 
+import tempfile
+from pathlib import Path
+
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
@@ -16,7 +19,10 @@ from adscreen import load_model
 from adscreen.api import create_app
 from adscreen.config import Settings
 
-APP = create_app(Settings(max_ad_chars=2000, max_batch_items=5), scorer=load_model())
+# Fuzzed corrections go to a database that is removed at exit, never to the user's own.
+FEEDBACK_DIR = tempfile.TemporaryDirectory(prefix="adscreen-fuzz-")
+SETTINGS = Settings(max_ad_chars=2000, max_batch_items=5, feedback_db=Path(FEEDBACK_DIR.name) / "feedback.sqlite3")
+APP = create_app(SETTINGS, scorer=load_model())
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 

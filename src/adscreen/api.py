@@ -3,15 +3,17 @@
 Errors are mapped once, here: an ``InputTooLarge`` is 413, any other ``AdscreenError``
 or invalid request is 422 with a message a person can act on. Scoring runs in plain
 ``def`` routes (FastAPI's thread pool), so a slow request never blocks the event loop.
-Ad texts are never logged.
+Ad texts are never logged. A server started from the registry follows its current model
+(see ``scorer_source``); corrections sent to ``/v1/feedback`` go to the feedback store.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -25,9 +27,11 @@ from adscreen import __version__, load_model
 from adscreen.batch import BatchOptions
 from adscreen.batch import score_file as score_table
 from adscreen.config import Settings
-from adscreen.deps import ScorerDep, SettingsDep
+from adscreen.deps import FeedbackDep, ScorerDep, ScorerSourceDep, SettingsDep
 from adscreen.errors import AdscreenError, InputError, InputTooLarge
-from adscreen.schemas import AdIn, BatchIn, BatchOut, ErrorOut, HealthOut, ResultOut
+from adscreen.feedback import FeedbackStore
+from adscreen.schemas import AdIn, BatchIn, BatchOut, ErrorOut, FeedbackIn, FeedbackOut, HealthOut, ResultOut
+from adscreen.scorer_source import ScorerSource
 from adscreen.scoring import Scorer, check_text
 from adscreen.tables import table_format
 from adscreen.webform import router as web_router
@@ -56,10 +60,10 @@ health_router = APIRouter(tags=["service"])
 score_router = APIRouter(prefix="/v1", tags=["scoring"], responses=ERRORS)
 
 
-@health_router.get("/healthz", response_model=HealthOut)
-def healthz(scorer: ScorerDep) -> dict:
-    """Liveness, and which model is serving."""
-    return {"status": "ok", "model": scorer.model_info}
+@health_router.get("/healthz", response_model=HealthOut, response_model_exclude_none=True)
+def healthz(scorer: ScorerDep, source: ScorerSourceDep) -> dict:
+    """Liveness, which model is serving, and why a newly promoted model was refused (if it was)."""
+    return {"status": "ok", "model": scorer.model_info, "reload_error": source.error}
 
 
 @score_router.get("/model")
@@ -146,11 +150,36 @@ def score_file_upload(
     )
 
 
+feedback_router = APIRouter(prefix="/v1", tags=["feedback"], responses=ERRORS)
+
+
+@feedback_router.post(
+    "/feedback",
+    response_model=FeedbackOut,
+    status_code=201,
+    responses={200: {"model": FeedbackOut, "description": "The ad was stored already: counted, or relabelled"}},
+)
+def send_feedback(correction: FeedbackIn, store: FeedbackDep, scorer: ScorerDep, response: Response) -> dict:
+    """Store an analyst's correction of a wrong result, for the next ``adscreen train --feedback``.
+
+    201 with the new row's id; 200 when the same ad (after normalising case and whitespace) was stored
+    already. Without ``model_name`` the correction is recorded against the model serving now.
+    """
+    if correction.model_name is None:
+        correction = correction.model_copy(
+            update={"model_name": scorer.loaded.name, "model_version": scorer.loaded.version}
+        )
+    row_id, status = store.add(correction, source="api")
+    if status != "created":
+        response.status_code = 200
+    return {"id": row_id, "status": status}
+
+
 def _validation_message(error: RequestValidationError) -> str:
     parts = []
     for problem in error.errors()[:5]:
         where = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
-        parts.append(f"{where or 'body'}: {problem.get('msg', 'invalid')}")
+        parts.append(f"{where or 'body'}: {problem.get('msg', 'invalid').removeprefix('Value error, ')}")
     return "; ".join(parts) or "invalid request"
 
 
@@ -160,8 +189,21 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.scorer = scorer or load_model(settings.model_path, settings.models_dir, settings.max_ad_chars)
+        if scorer is None:
+            app.state.scorer_source = (
+                ScorerSource(load_model(settings.model_path, settings.models_dir, settings.max_ad_chars))
+                if settings.model_path
+                else ScorerSource.from_registry(settings.models_dir, settings.max_ad_chars)
+            )
+        source: ScorerSource = app.state.scorer_source
+        watcher = None
+        if source.reloads and settings.reload_interval > 0:
+            watcher = asyncio.create_task(source.watch(settings.reload_interval))
         yield
+        if watcher is not None:
+            watcher.cancel()
+            with suppress(asyncio.CancelledError):
+                await watcher
 
     app = FastAPI(
         title="adscreen",
@@ -170,8 +212,9 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.feedback_store = FeedbackStore(settings.feedback_db, settings.max_ad_chars)
     if scorer is not None:
-        app.state.scorer = scorer
+        app.state.scorer_source = ScorerSource(scorer)
 
     @app.middleware("http")
     async def limits_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -208,6 +251,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
 
     app.include_router(health_router)
     app.include_router(score_router)
+    app.include_router(feedback_router)
     app.include_router(web_router)
     app.mount("/static", static, name="static")
     return app

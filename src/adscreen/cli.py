@@ -22,7 +22,8 @@ from adscreen import load_model
 from adscreen.batch import DEFAULT_CHUNK_SIZE, BatchOptions, default_workers
 from adscreen.batch import score_file as score_table
 from adscreen.config import Settings
-from adscreen.errors import AdscreenError
+from adscreen.errors import AdscreenError, InputError
+from adscreen.feedback import FeedbackStore, correction
 from adscreen.model import REGULARISATION_C
 from adscreen.registry import Registry
 from adscreen.render import batch_progress, render_result
@@ -36,6 +37,11 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="The model registry: list, promote, roll back.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+feedback_app = typer.Typer(
+    help="Analysts' corrections of wrong results: add, list, export. 'adscreen train --feedback' learns from them.",
+    no_args_is_help=True,
+)
+app.add_typer(feedback_app, name="feedback")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -185,13 +191,21 @@ def train(
     c: Annotated[
         float, typer.Option("--C", help="Inverse regularisation strength of the logistic regression.")
     ] = REGULARISATION_C,
+    feedback: Annotated[
+        bool, typer.Option("--feedback", help="Also train on the analysts' corrections (ADSCREEN_FEEDBACK_DB).")
+    ] = False,
+    feedback_db: Annotated[
+        Path | None, typer.Option("--feedback-db", help="Corrections database to train on (implies --feedback).")
+    ] = None,
 ) -> None:
     """Train a model from labelled ads and write it with its metadata.
 
-    Example: adscreen train data/ads/*.jsonl ../shared/data/emscad_train.csv -o models/my-model
+    Example: adscreen train data/ads/*.jsonl ../shared/data/emscad_train.csv -o models/my-model --feedback
     """
     from adscreen.training import train_to_folder
 
+    if feedback or feedback_db:  # first, so a correction wins over the same text with another label elsewhere
+        data = [_export_feedback(feedback_db or Settings().feedback_db, output.name), *data]
     metadata = train_to_folder(data, output, c=c, say=lambda line: err.print(escape(line)))
     test = metadata["metrics"]["test"]
     out.print(f"wrote {output} (threshold {metadata['threshold']}, bands {metadata['bands']})")
@@ -267,6 +281,99 @@ def models_rollback() -> None:
     out.print(f"current model: {registry['current']}")
 
 
+DbOption = Annotated[
+    Path | None, typer.Option("--db", help="Corrections database (default: ADSCREEN_FEEDBACK_DB, see the README).")
+]
+
+
+def _feedback_store(db: Path | None) -> FeedbackStore:
+    settings = Settings()
+    return FeedbackStore(db or settings.feedback_db, settings.max_ad_chars)
+
+
+def _export_feedback(db: Path, model_name: str) -> Path:
+    """The corrections as a labelled file beside the database, kept so that the model's metadata points at
+    the very rows it learnt from (by sha256); no corrections is an error, not a silent no-op."""
+    path = db.parent / "training-snapshots" / model_name / "feedback.jsonl"  # source "feedback" in the metadata
+    rows = FeedbackStore(db).export(path)
+    if rows == 0:
+        path.unlink()
+        raise InputError(f"{db}: no corrections to train on")
+    err.print(f"training also on {rows} corrections from {escape(str(db))} (snapshot: {escape(str(path))})")
+    return path
+
+
+@feedback_app.command("add")
+@handles_errors
+def feedback_add(
+    text: Annotated[str, typer.Argument(help="The ad text, or - to read it from standard input.")],
+    label: Annotated[str, typer.Option("--label", "-l", help="The right label: suspicious (or 1), looks_ok (or 0).")],
+    note: Annotated[str | None, typer.Option("--note", help="Why the result was wrong.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Kind of ad, e.g. hostess_abroad.")] = None,
+    language: Annotated[str | None, typer.Option("--lang", help="Language code (detected when absent).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Store a correction, recorded against the registry's current model.
+
+    Example: adscreen feedback add "Работа в Дубае, билеты за наш счёт" --label suspicious --note "known lure"
+    """
+    settings = Settings()
+    current = Registry(settings.models_dir).read()
+    name = current.get("current")
+    item = correction(
+        text=_read_ad(text),
+        label=label,
+        note=note,
+        kind=kind,
+        language=language,
+        model_name=name,
+        model_version=current["models"].get(name, {}).get("version") if name else None,
+    )
+    store = _feedback_store(db)
+    row_id, status = store.add(item, source="cli")
+    out.print(f"{status}: correction {row_id} in {escape(str(store.path))}")
+
+
+@feedback_app.command("list")
+@handles_errors
+def feedback_list(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many, newest first.")] = 20,
+    relabelled: Annotated[
+        bool, typer.Option("--relabelled", help="Only ads whose label was changed by a later correction.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """The latest corrections: id, label, times sent, label changes, source, date and the start of the text.
+
+    Example: adscreen feedback list --relabelled
+    """
+    frame = _feedback_store(db).frame()
+    if relabelled:
+        frame = frame[frame["label_changes"] > 0]
+    for row in frame.iloc[::-1].head(limit).itertuples():
+        excerpt = " ".join(row.text.split())[:70]
+        name = "suspicious" if row.label == 1 else "looks_ok"
+        out.print(
+            f"{row.id:5}  {name:10}  sent {row.times_sent}x  relabelled {row.label_changes}x  {row.source:3}"
+            f"  {row.created_at[:10]}  {escape(excerpt)}"
+        )
+    out.print(f"{len(frame)} corrections" + (" relabelled" if relabelled else ""))
+
+
+@feedback_app.command("export")
+@handles_errors
+def feedback_export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write: .csv, .jsonl or .parquet.")],
+    db: DbOption = None,
+) -> None:
+    """Write every correction to a labelled file (text, label, language, kind, note, ...) that 'train' reads.
+
+    Example: adscreen feedback export -o corrections.csv
+    """
+    rows = _feedback_store(db).export(output)
+    out.print(f"wrote {rows} corrections to {escape(str(output))}")
+
+
 @app.command()
 @handles_errors
 def serve(
@@ -274,7 +381,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes; scoring is CPU-bound, so one per core.")] = 1,
 ) -> None:
-    """Serve the API and the web form.
+    """Serve the API and the web form; a model promoted or rolled back meanwhile is picked up without a restart.
 
     Example: adscreen serve --port 8000, then open http://127.0.0.1:8000/
     """

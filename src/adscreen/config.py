@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adscreen.feedback import DEFAULT_FEEDBACK_DB
 from adscreen.paths import MODELS_DIR
 from adscreen.scoring import MAX_AD_CHARS
 
@@ -26,3 +27,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, gt=0, lt=65536)
+    reload_interval: float = Field(
+        default=2.0, ge=0, description="seconds between checks of registry.json for a newly current model; 0 = never"
+    )
+    feedback_db: Path = Field(default=DEFAULT_FEEDBACK_DB, description="SQLite file of analysts' corrections")

@@ -1,4 +1,8 @@
-"""FastAPI dependencies shared by the API routes and the web form: the scorer and the settings built at start-up."""
+"""FastAPI dependencies shared by the API routes and the web form: the scorer, the settings and the feedback store.
+
+``ScorerDep`` asks the app's ``ScorerSource`` once per request (FastAPI caches a dependency
+within a request), so a model reloaded meanwhile never changes a request half-way.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,28 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from adscreen.config import Settings
+from adscreen.feedback import FeedbackStore
+from adscreen.scorer_source import ScorerSource
 from adscreen.scoring import Scorer
 
 
+def get_scorer_source(request: Request) -> ScorerSource:
+    return request.app.state.scorer_source
+
+
 def get_scorer(request: Request) -> Scorer:
-    return request.app.state.scorer
+    return get_scorer_source(request).current()
 
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_feedback_store(request: Request) -> FeedbackStore:
+    return request.app.state.feedback_store
+
+
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
+ScorerSourceDep = Annotated[ScorerSource, Depends(get_scorer_source)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback_store)]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from adscreen.feedback import Correction
 
 
 class Strict(BaseModel):
@@ -123,7 +127,22 @@ class BatchOut(BaseModel):
 class HealthOut(BaseModel):
     status: str
     model: ModelRef
+    reload_error: str | None = Field(
+        default=None, description="Why the registry's newly current model could not be loaded (the old one serves)."
+    )
 
 
 class ErrorOut(BaseModel):
     detail: str
+
+
+class FeedbackIn(Correction):
+    """An analyst's correction: the ad and its right label. ``model_name`` defaults to the model serving."""
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    status: Literal["created", "duplicate", "relabelled"] = Field(
+        description="created: a new row; duplicate: the same ad and label were stored already (counted);"
+        " relabelled: the ad was stored with the other label, which this one replaces"
+    )

@@ -2,7 +2,8 @@
 
 Interface strings live in ``data/ui/*.yaml``; the language comes from ``?lang=``, else
 the browser's Accept-Language, else English. Jinja2 autoescaping is on, so an ad that
-contains HTML or script is shown as text.
+contains HTML or script is shown as text. Under a result, a person may send the ad as a
+correction (``POST /feedback``); nothing else that is pasted is stored.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import Annotated
 
 import yaml
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from adscreen.deps import ScorerDep, SettingsDep
+from adscreen.deps import FeedbackDep, ScorerDep, SettingsDep
 from adscreen.errors import AdscreenError, InputTooLarge, RuleConfigError
+from adscreen.feedback import correction
 from adscreen.guidance import Guide
 from adscreen.paths import DATA_DIR
 from adscreen.scoring import check_text
@@ -132,7 +134,8 @@ def _page(
 @router.get("/", response_class=HTMLResponse)
 def form(request: Request, scorer: ScorerDep, settings: SettingsDep, lang: str | None = None) -> Response:
     language = choose_language(lang, request.headers.get("accept-language"))
-    return _page(request, scorer, language, country=settings.default_country, text="")
+    thanks = request.query_params.get("thanks") == "1"
+    return _page(request, scorer, language, country=settings.default_country, text="", thanks=thanks)
 
 
 @router.post("/", response_class=HTMLResponse)
@@ -160,3 +163,32 @@ def check(
         result=result,
         segments=highlight(text, result, strings),
     )
+
+
+@router.post("/feedback", response_class=HTMLResponse)
+def send_correction(
+    request: Request,
+    scorer: ScorerDep,
+    store: FeedbackDep,
+    text: Annotated[str, Form(max_length=1_000_000)] = "",
+    label: Annotated[str, Form(max_length=16)] = "",
+    note: Annotated[str, Form(max_length=10_000)] = "",
+    model_name: Annotated[str, Form(max_length=200)] = "",
+    model_version: Annotated[str, Form(max_length=200)] = "",
+    country: Annotated[str, Form(max_length=16)] = "",
+    lang: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Store the ad the person chose to send as a correction, then show the form again with thanks.
+
+    Redirects after the POST, so reloading the thank-you page does not send the ad twice.
+    """
+    language = choose_language(lang or request.query_params.get("lang"), request.headers.get("accept-language"))
+    try:
+        item = correction(
+            text=text, label=label, note=note, model_name=model_name or None, model_version=model_version or None
+        )
+        store.add(item, source="web")
+    except AdscreenError as error:
+        status = 413 if isinstance(error, InputTooLarge) else 422
+        return _page(request, scorer, language, country=country, text=text, error=str(error), status_code=status)
+    return RedirectResponse(f"/?lang={language}&thanks=1", status_code=303)
