@@ -88,6 +88,11 @@ def parse_label(value: object) -> int | None:
         return None
 
 
+def _column_text(table: pd.DataFrame, column: str, default: str) -> list[str] | str:
+    """A text column's cells (an empty cell is "", not "nan"), or the default for every row."""
+    return [_cell_text(value) for value in table[column]] if column in table else default
+
+
 def _first_row(path: Path) -> int:
     """Spreadsheet row number of the first data row: CSV has a header line."""
     return 2 if path.name.lower().endswith((".csv", ".csv.gz")) else 1
@@ -126,12 +131,12 @@ def read_unchecked_file(path: Path) -> UncheckedFile:
         {
             "text": texts,
             "label": pd.array([parse_label(value) for value in table[label_column]], dtype="Int64"),
-            "language": table["language"].astype(str) if "language" in table else ("en" if schema == "emscad" else ""),
-            "kind": table["kind"].astype(str) if "kind" in table else (EMSCAD_SOURCE if schema == "emscad" else ""),
+            "language": _column_text(table, "language", "en" if schema == "emscad" else ""),
+            "kind": _column_text(table, "kind", EMSCAD_SOURCE if schema == "emscad" else ""),
             "source": EMSCAD_SOURCE if schema == "emscad" else path.stem,
             "file": str(path),
             "row": [index + offset for index in range(len(texts))],
-            "id": [_cell_text(value) for value in table[id_column]] if id_column else "",
+            "id": _column_text(table, id_column, "") if id_column else "",
             "raw_label": list(table[label_column]),
         }
     )

@@ -94,12 +94,13 @@ def recall_at_false_positive_rate(
 ) -> dict:
     """The lowest threshold whose false-alarm rate does not exceed ``target``, and the recall there.
 
-    Compares two models fairly: each flags the same share of legitimate ads.
+    Compares two models fairly: each flags the same share of legitimate ads. The
+    threshold is None when only flagging nothing stays within the target.
     """
     fpr, tpr, thresholds = roc_curve(labels, risks, sample_weight=weights, drop_intermediate=False)
     index = int(np.flatnonzero(fpr <= target + 1e-12).max())
     return {
-        "threshold": round(float(min(thresholds[index], 1.0)), 4),
+        "threshold": float(thresholds[index]) if np.isfinite(thresholds[index]) else None,
         "recall": round(float(tpr[index]), 4),
         "false_positive_rate": round(float(fpr[index]), 4),
     }

@@ -104,46 +104,45 @@ def _row_checks(rows: pd.DataFrame) -> Iterable[Finding]:
 
 
 def _duplicate_checks(rows: pd.DataFrame) -> Iterable[Finding]:
-    """Exact copies: within a part, with conflicting labels, across files, and across train and test."""
+    """Exact copies: with conflicting labels, within a part, across train and test, or across files."""
     texts = rows[rows["text"] != ""]
-    repeated = texts[texts.duplicated("text", keep=False)]
-    groups = list(repeated.groupby("text", sort=False))
-    conflicting = [group for _, group in groups if group["label"].dropna().nunique() > 1]
-    agreeing = [group for _, group in groups if group["label"].dropna().nunique() <= 1]
-    if conflicting:
-        yield Finding(
+    by_text = texts.groupby("text")
+    labels = by_text["label"].transform("nunique")
+    checks = [
+        (
+            labels > 1,
             "error",
             "conflicting_labels",
-            f"{len(conflicting)} texts appear with both labels; decide which is right",
-            _refs(pd.concat(conflicting)),
-        )
-    within = [group for group in agreeing if group["part"].value_counts().max() > 1]
-    if within:
-        yield Finding(
+            "{texts} texts appear with both labels; decide which is right",
+        ),
+        (
+            (texts.groupby(["text", "part"])["row"].transform("size") > 1) & (labels <= 1),
             "warning",
             "duplicate",
-            f"{len(within)} texts appear more than once ({sum(len(g) - 1 for g in within)} extra copies);"
-            " training keeps the first copy",
-            _refs(pd.concat(within)),
-        )
-    leaked = [group for _, group in groups if group["part"].nunique() > 1]
-    if leaked:
-        yield Finding(
+            "{texts} texts appear more than once ({extra} extra); training keeps the first copy",
+        ),
+        (
+            by_text["part"].transform("nunique") > 1,
             "error",
             "leakage",
-            f"{len(leaked)} test ads are copies of training ads: the test metrics would be inflated",
-            _refs(pd.concat(leaked)),
-        )
-    elif not (rows["part"] == TEST).any():
-        across = [group for _, group in groups if group["file"].nunique() > 1]
-        if across:
-            yield Finding(
+            "{texts} test ads are copies of training ads: the test metrics would be inflated",
+        ),
+    ]
+    if not (rows["part"] == TEST).any():
+        checks.append(
+            (
+                by_text["file"].transform("nunique") > 1,
                 "warning",
                 "across_files",
-                f"{len(across)} texts appear in more than one file: evaluating on one of these files after"
-                " training on another would overstate the model",
-                _refs(across),
+                "{texts} texts appear in more than one file: evaluating on one of these files after training"
+                " on another would overstate the model",
             )
+        )
+    for mask, severity, check, message in checks:
+        found = texts[mask]
+        if len(found):
+            count = found["text"].nunique()
+            yield Finding(severity, check, message.format(texts=count, extra=len(found) - count), _refs(found))
 
 
 def _near_duplicate_checks(rows: pd.DataFrame) -> Iterable[Finding]:
@@ -227,13 +226,14 @@ def _summary(rows: pd.DataFrame) -> dict:
     summary = {}
     for part, ads in rows.groupby("part", sort=False):
         labels = ads["label"].astype("string").fillna("invalid")
+        written = ads["text"] != ""
         summary[str(part)] = {
             "rows": len(ads),
             "files": sorted(set(ads["file"])),
             "labels": {str(k): int(v) for k, v in labels.value_counts().sort_index().items()},
             "languages": {
                 str(language): {str(k): int(v) for k, v in group.value_counts().sort_index().items()}
-                for language, group in labels.groupby(ads["detected_language"])
+                for language, group in labels[written].groupby(ads.loc[written, "detected_language"])
             },
         }
     return summary
