@@ -10,11 +10,13 @@ import pytest
 from PIL import Image
 
 from adscreen.model import TrainingResult
+from adscreen.paths import MODELS_DIR
 from adscreen.registry import load_model_dir
 from adscreen.report import (
     MODEL_CARD_FILE,
     PLOTS_DIR,
     REPORT_FILE,
+    render_model_card,
     strongest_features,
     worst_mistakes,
     write_report,
@@ -136,3 +138,12 @@ def test_worst_mistakes_are_the_most_confident_errors() -> None:
     assert [ad["where"] for ad in mistakes["false_positives"]] == ["ads.jsonl:1 (a0)", "ads.jsonl:2 (a1)"]
     assert [ad["where"] for ad in mistakes["false_negatives"]] == ["ads.jsonl:5 (a4)", "ads.jsonl:4 (a3)"]
     assert all(len(ad["text"]) <= 280 and ad["text"].endswith("…") for ad in mistakes["false_positives"])
+
+
+def test_the_shipped_model_card_is_what_its_metadata_renders() -> None:
+    shipped = MODELS_DIR / "adscreen-v1"
+    metadata = json.loads((shipped / "metadata.json").read_text(encoding="utf-8"))
+    assert (shipped / MODEL_CARD_FILE).read_text(encoding="utf-8") == render_model_card(metadata), (
+        "regenerate it: python -c 'import json, pathlib; from adscreen.report import write_model_card;"
+        ' d = pathlib.Path("models/adscreen-v1"); write_model_card(json.loads((d / "metadata.json").read_text()), d)\''
+    )

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from adscreen.corpus import EMSCAD_SOURCE
 from adscreen.features import FLAG_PREFIX
 from adscreen.metrics import binary_metrics, false_positive_rate, group_rates, real_rate_weights
 from adscreen.model import AdModel, TrainingResult
@@ -208,7 +209,13 @@ def write_report(result: TrainingResult, metadata: dict, directory: Path) -> Pat
 
 def render_model_card(metadata: dict) -> str:
     """The model card (Markdown) of a model, from its metadata alone."""
-    return templates.get_template("model_card.md").render(metadata=metadata)
+    counts = metadata["data"]["by_source_and_label"]
+    scams = sum(count for key, count in counts.items() if key.endswith(":1"))
+    return templates.get_template("model_card.md").render(
+        metadata=metadata,
+        scam_share=scams / max(metadata["data"]["rows"], 1),
+        has_emscad=any(key.startswith(f"{EMSCAD_SOURCE}:") for key in counts),
+    )
 
 
 def write_model_card(metadata: dict, directory: Path) -> Path:
