@@ -82,25 +82,25 @@ def _refs(rows: pd.DataFrame) -> tuple[RowRef, ...]:
     return tuple(RowRef(str(r.file), int(r.row), str(r.id)) for r in rows[["file", "row", "id"]].itertuples())
 
 
+def _about(rows: pd.DataFrame, severity: Severity, check: str, message: str) -> list[Finding]:
+    """One finding naming ``rows``, or none when no row has the problem."""
+    return [Finding(severity, check, message, _refs(rows))] if len(rows) else []
+
+
 def _row_checks(rows: pd.DataFrame) -> Iterable[Finding]:
     bad = rows[rows["label"].isna()]
-    if len(bad):
-        seen = ", ".join(repr(value) for value in list(dict.fromkeys(map(str, bad["raw_label"])))[:5])
-        yield Finding(
-            "error", "bad_label", f"{len(bad)} ads have no valid label (must be 0 or 1; found {seen})", _refs(bad)
-        )
+    seen = ", ".join(repr(value) for value in list(dict.fromkeys(map(str, bad["raw_label"])))[:5])
+    yield from _about(bad, "error", "bad_label", f"{len(bad)} ads have no valid label (must be 0 or 1; found {seen})")
     empty = rows[rows["text"] == ""]
-    if len(empty):
-        yield Finding("error", "empty_text", f"{len(empty)} ads have an empty text", _refs(empty))
+    yield from _about(empty, "error", "empty_text", f"{len(empty)} ads have an empty text")
     words = rows["text"].map(lambda text: len(_WORD.findall(text)))
     short = rows[(words > 0) & (words < SHORT_AD_WORDS)]
-    if len(short):
-        yield Finding(
-            "warning",
-            "short_text",
-            f"{len(short)} ads have fewer than {SHORT_AD_WORDS} words: too short to judge, their labels teach little",
-            _refs(short),
-        )
+    yield from _about(
+        short,
+        "warning",
+        "short_text",
+        f"{len(short)} ads have fewer than {SHORT_AD_WORDS} words: too short to judge, their labels teach little",
+    )
 
 
 def _duplicate_checks(rows: pd.DataFrame) -> Iterable[Finding]:
@@ -140,9 +140,8 @@ def _duplicate_checks(rows: pd.DataFrame) -> Iterable[Finding]:
         )
     for mask, severity, check, message in checks:
         found = texts[mask]
-        if len(found):
-            count = found["text"].nunique()
-            yield Finding(severity, check, message.format(texts=count, extra=len(found) - count), _refs(found))
+        count = found["text"].nunique()
+        yield from _about(found, severity, check, message.format(texts=count, extra=len(found) - count))
 
 
 def _near_duplicate_checks(rows: pd.DataFrame) -> Iterable[Finding]:
@@ -155,22 +154,20 @@ def _near_duplicate_checks(rows: pd.DataFrame) -> Iterable[Finding]:
     both = pd.concat([first, second]).sort_index(kind="stable")  # each pair's two ads side by side
     within, across = both.loc[np.flatnonzero(~crosses)], both.loc[np.flatnonzero(crosses)]
     flipped = int(((first["label"] != second["label"]).fillna(False).to_numpy() & ~crosses).sum())
-    if len(within):
-        conflict = f"; {flipped} of them with different labels" if flipped else ""
-        yield Finding(
-            "warning",
-            "near_duplicate",
-            f"{int((~crosses).sum())} pairs of ads are near copies (similarity over {NEAR_DUPLICATE_COSINE}){conflict}:"
-            " the model learns one ad twice",
-            _refs(within),
-        )
-    if len(across):
-        yield Finding(
-            "warning",
-            "near_leakage",
-            f"{int(crosses.sum())} pairs of test and training ads are near copies: the test metrics may be inflated",
-            _refs(across),
-        )
+    conflict = f"; {flipped} of them with different labels" if flipped else ""
+    yield from _about(
+        within,
+        "warning",
+        "near_duplicate",
+        f"{int((~crosses).sum())} pairs of ads are near copies (similarity over {NEAR_DUPLICATE_COSINE}){conflict}:"
+        " the model learns one ad twice",
+    )
+    yield from _about(
+        across,
+        "warning",
+        "near_leakage",
+        f"{int(crosses.sum())} pairs of test and training ads are near copies: the test metrics may be inflated",
+    )
 
 
 def _balance_checks(train: pd.DataFrame) -> Iterable[Finding]:
@@ -193,33 +190,30 @@ def _balance_checks(train: pd.DataFrame) -> Iterable[Finding]:
 def _language_checks(train: pd.DataFrame) -> Iterable[Finding]:
     labelled = train[train["label"].notna() & (train["text"] != "")]
     other = labelled[labelled["detected_language"] == OTHER]
-    if len(other):
-        yield Finding(
-            "warning",
-            "unsupported_language",
-            f"{len(other)} ads are in none of ru, be, uk, pl, en: the red flags do not read them",
-            _refs(other),
-        )
+    yield from _about(
+        other,
+        "warning",
+        "unsupported_language",
+        f"{len(other)} ads are in none of ru, be, uk, pl, en: the red flags do not read them",
+    )
     for language, ads in labelled.groupby("detected_language"):
         if len(ads) >= MIN_ADS_PER_LANGUAGE and ads["label"].nunique() == 1 and language != OTHER:
-            label = int(ads["label"].iloc[0])
-            yield Finding(
+            yield from _about(
+                ads,
                 "warning",
                 "language_one_label",
-                f"all {len(ads)} ads in {language} have label {label}: the model will learn that the language"
-                " itself means that label",
-                _refs(ads),
+                f"all {len(ads)} ads in {language} have label {int(ads['label'].iloc[0])}: the model will learn"
+                " that the language itself means that label",
             )
     declared = labelled[(labelled["language"] != "") & (labelled["language"] != labelled["detected_language"])]
-    if len(declared):
-        pairs = Counter(zip(declared["language"], declared["detected_language"], strict=True)).most_common(3)
-        examples = ", ".join(f"{said} read as {detected} ({n})" for (said, detected), n in pairs)
-        yield Finding(
-            "warning",
-            "language_mismatch",
-            f"{len(declared)} ads' language column disagrees with their text: {examples}",
-            _refs(declared),
-        )
+    pairs = Counter(zip(declared["language"], declared["detected_language"], strict=True)).most_common(3)
+    examples = ", ".join(f"{said} read as {detected} ({n})" for (said, detected), n in pairs)
+    yield from _about(
+        declared,
+        "warning",
+        "language_mismatch",
+        f"{len(declared)} ads' language column disagrees with their text: {examples}",
+    )
 
 
 def _summary(rows: pd.DataFrame) -> dict:
