@@ -125,6 +125,7 @@ def train(
 
     Example: adscreen train data/ads/*.jsonl ../shared/data/emscad_train.csv -o models/my-model
     """
+    from adscreen.report import MODEL_CARD_FILE, REPORT_FILE
     from adscreen.training import train_to_folder
 
     metadata = train_to_folder(data, output, c=c, say=lambda line: err.print(escape(line)))
@@ -138,6 +139,7 @@ def train(
             )
     for language, m in metadata["metrics"]["test"]["per_language"].items():
         out.print(f"test language {language:8} PR-AUC {m['pr_auc']}  F1 {m['f1']}")
+    out.print(f"report: {output / REPORT_FILE}, model card: {output / MODEL_CARD_FILE}")
     if promote:
         registry = Registry(output.parent)
         registry.promote(output.name)
