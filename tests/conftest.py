@@ -9,6 +9,7 @@ import pytest
 
 from adscreen import Scorer, load_model
 from adscreen.paths import SAMPLE_ADS_DIR
+from adscreen.training import train_to_folder
 
 EMSCAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "emscad_train.csv"
 TEST_DATA = Path(__file__).resolve().parent / "data"
@@ -37,3 +38,11 @@ def small_labelled_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("labelled") / "small.jsonl"
     target.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n", encoding="utf-8")
     return target
+
+
+@pytest.fixture(scope="session")
+def small_model(small_labelled_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained on ``small_labelled_file`` (with its report and model card), shared by the whole session."""
+    folder = tmp_path_factory.mktemp("models") / "small"
+    train_to_folder([small_labelled_file], folder, say=lambda line: None)
+    return folder

@@ -10,13 +10,6 @@ from adscreen.registry import load_model_dir
 from adscreen.training import evaluate, train_to_folder
 
 
-@pytest.fixture(scope="module")
-def small_model(small_labelled_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("models") / "small"
-    train_to_folder([small_labelled_file], folder, say=lambda line: None)
-    return folder
-
-
 def test_metadata_records_data_versions_metrics_and_hash(small_model: Path, small_labelled_file: Path) -> None:
     metadata = json.loads((small_model / "metadata.json").read_text())
     assert metadata["name"] == "small"

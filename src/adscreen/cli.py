@@ -202,6 +202,7 @@ def train(
 
     Example: adscreen train data/ads/*.jsonl ../shared/data/emscad_train.csv -o models/my-model --feedback
     """
+    from adscreen.report import MODEL_CARD_FILE, REPORT_FILE
     from adscreen.training import train_to_folder
 
     if feedback or feedback_db:  # first, so a correction wins over the same text with another label elsewhere
@@ -217,6 +218,7 @@ def train(
             )
     for language, m in metadata["metrics"]["test"]["per_language"].items():
         out.print(f"test language {language:8} PR-AUC {m['pr_auc']}  F1 {m['f1']}")
+    out.print(f"report: {output / REPORT_FILE}, model card: {output / MODEL_CARD_FILE}")
     if promote:
         registry = Registry(output.parent)
         registry.promote(output.name)
@@ -396,6 +398,120 @@ def serve(
         uvicorn.run("adscreen.api:create_app", factory=True, host=settings.host, port=settings.port, workers=workers)
     else:
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=True)
+
+
+# --- Before and after training: validate the data, compare two models. ---
+
+VALIDATION_ROWS_SHOWN = 8
+COMPARE_ADS_SHOWN = 5
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key}: {value}" for key, value in counts.items())
+
+
+@app.command()
+@handles_errors
+def validate(
+    data: Annotated[list[Path], typer.Argument(help="Labelled files to train on.")],
+    test: Annotated[
+        list[Path] | None, typer.Option("--test", help="Held-out file to check for copies of training ads (repeat).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Check labelled ads before training: bad labels, empty texts, duplicates, leakage, balance, languages.
+
+    Exit code 2 when there are errors (training would fail or mislead), 0 when there are only warnings.
+
+    Example: adscreen validate my_ads.csv data/ads/*.jsonl --test my_held_out.csv
+    """
+    from adscreen.validation import validate_files
+
+    validation = validate_files(data, test)
+    if as_json:
+        out.print_json(json.dumps(validation.to_dict(), ensure_ascii=False))
+    else:
+        for finding in validation.findings:
+            colour = "red" if finding.severity == "error" else "yellow"
+            out.print(f"[bold {colour}]{finding.severity}[/] [dim]{finding.check}[/] {escape(finding.message)}")
+            if finding.rows:
+                shown = ", ".join(str(row) for row in finding.rows[:VALIDATION_ROWS_SHOWN])
+                more = len(finding.rows) - VALIDATION_ROWS_SHOWN
+                out.print(f"    {escape(shown)}" + (f" and {more} more (--json lists all)" if more > 0 else ""))
+        for part, summary in validation.summary.items():
+            languages = "; ".join(f"{code} ({_counts(counts)})" for code, counts in summary["languages"].items())
+            out.print(f"{part}: {summary['rows']} ads; labels {_counts(summary['labels'])}; languages {languages}")
+    errors = sum(finding.severity == "error" for finding in validation.findings)
+    if errors:
+        raise fail(f"{errors} errors in the data; fix them before training")
+    if not as_json:
+        out.print(f"no errors, {len(validation.findings)} warnings")
+
+
+@app.command()
+@handles_errors
+def compare(
+    new: Annotated[Path, typer.Argument(help="The new model folder.")],
+    old: Annotated[Path | None, typer.Argument(help="The old model folder (default: the registry's current).")] = None,
+    data: Annotated[
+        list[Path] | None, typer.Option("--data", "-d", help="Labelled held-out file (repeat for several).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write the comparison to a .html or .md file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Compare two models on the same held-out ads: metrics, recall at the old false-alarm rate, disagreements.
+
+    Example: adscreen compare models/my-model --data held_out.csv -o compare.html
+    """
+    from adscreen.comparison import compare_files, output_template, render_comparison
+
+    if not data:
+        raise fail("give held-out labelled data with --data FILE (repeat for several files)")
+    if output is not None:
+        output_template(output)  # a wrong extension fails before the models are loaded
+    settings = Settings()
+    new_model = load_model(new, settings.models_dir).loaded
+    old_model = load_model(old, settings.models_dir).loaded
+    comparison = compare_files(new_model, old_model, data)
+    if output is not None:
+        output.write_text(render_comparison(comparison, output), encoding="utf-8")
+    if as_json:
+        out.print_json(json.dumps(comparison, ensure_ascii=False))
+        return
+    models = comparison["models"]
+    out.print(
+        f"old {models['old']['name']} ({models['old']['version']})  vs  new {models['new']['name']} ({models['new']['version']})"
+    )
+    out.print(f"on {comparison['data']['rows']} held-out ads, {comparison['data']['positives']} scams")
+    out.print(f"  {'':20} {'old':>8} {'new':>8}")
+    for key in ("pr_auc", "roc_auc", "precision", "recall", "f1", "false_positive_rate"):
+        out.print(f"  {key:20} {comparison['overall']['old'][key]!s:>8} {comparison['overall']['new'][key]!s:>8}")
+    at = comparison["new_at_old_false_alarm_rate"]
+    out.print(
+        f"at the old false-alarm rate {at['target_false_positive_rate']}: recall old {at['old_recall']}, new {at['recall']}"
+    )
+    for column in ("per_language", "per_kind"):
+        for value, m in comparison[column].items():
+            if column == "per_kind" and m["old"] == m["new"]:
+                continue  # dozens of kinds: show only those that changed (--json and -o show all)
+            out.print(
+                f"  {column[4:]} {value:28} n={m['new']['n']:4}  recall {m['old']['recall']} -> {m['new']['recall']}"
+                f"  false alarms {m['old']['false_positive_rate']} -> {m['new']['false_positive_rate']}"
+            )
+    flips = comparison["label_flips"]
+    out.print(
+        f"{flips['total']} ads change label; the new model is right on {flips['new_right']}, the old on {flips['old_right']}"
+    )
+    for ad in comparison["disagreements"][:COMPARE_ADS_SHOWN]:
+        where = f"{Path(ad['file']).name}:{ad['row']}" + (f" ({ad['id']})" if ad["id"] else "")
+        out.print(
+            f"  {escape(where)} label {ad['label']}: risk {ad['old_risk']} -> {ad['new_risk']}"
+            f" ({ad['old_label']} -> {ad['new_label']})"
+        )
+    if output is not None:
+        out.print(f"wrote {output}")
 
 
 if __name__ == "__main__":

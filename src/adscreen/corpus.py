@@ -37,7 +37,7 @@ EMSCAD_SOURCE = "emscad"
 EMSCAD_REAL_FRAUD_RATE = 866 / 17_880
 # Accepted spellings of a label; 0, 0.0 and False hash alike, as do 1, 1.0 and True.
 LABEL_VALUES = {0: 0, 1: 1, "0": 0, "1": 1, "true": 1, "false": 0}
-COLUMNS = ["text", "label", "language", "kind", "source", "file", "row"]
+COLUMNS = ["text", "label", "language", "kind", "source", "file", "row", "id"]
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,18 @@ def emscad_text(record: dict[str, object]) -> str:
     return "\n".join(part for name in EMSCAD_TEXT_FIELDS if (part := _cell_text(record.get(name))))
 
 
-def _parse_label(value: object, path: Path, row: int, column: str) -> int:
+def parse_label(value: object) -> int | None:
+    """0 or 1 from any accepted spelling of a label; None when the value is not one."""
     key = value.strip().lower() if isinstance(value, str) else value
     try:
         return LABEL_VALUES[key]
     except (KeyError, TypeError):
-        raise DataFormatError(f"{path}: row {row}, column {column!r}: label must be 0 or 1, got {value!r}") from None
+        return None
+
+
+def _column_text(table: pd.DataFrame, column: str, default: str) -> list[str] | str:
+    """A text column's cells (an empty cell is "", not "nan"), or the default for every row."""
+    return [_cell_text(value) for value in table[column]] if column in table else default
 
 
 def _first_row(path: Path) -> int:
@@ -92,8 +98,21 @@ def _first_row(path: Path) -> int:
     return 2 if path.name.lower().endswith((".csv", ".csv.gz")) else 1
 
 
-def read_labelled_file(path: Path) -> tuple[pd.DataFrame, FileSummary]:
-    """One labelled file in the common columns, or a DataFormatError naming file, row and column."""
+@dataclass
+class UncheckedFile:
+    """One labelled file in the common columns before its labels and texts are checked.
+
+    ``label`` is 0, 1 or None (not a label) and ``raw_label`` what the file said, so
+    that ``adscreen validate`` can list every bad row where training stops at the first.
+    """
+
+    frame: pd.DataFrame
+    summary: FileSummary
+    label_column: str
+
+
+def read_unchecked_file(path: Path) -> UncheckedFile:
+    """A labelled file's rows in the common columns (plus ``id`` and ``raw_label``), or a DataFormatError."""
     table = read_table(path)
     if "text" in table.columns and "label" in table.columns:
         schema, label_column = "text+label", "label"
@@ -107,24 +126,34 @@ def read_labelled_file(path: Path) -> tuple[pd.DataFrame, FileSummary]:
             f" found {', '.join(map(str, table.columns)) or 'none'}"
         )
     offset = _first_row(path)
-    labels = [
-        _parse_label(value, path, index + offset, label_column) for index, value in enumerate(table[label_column])
-    ]
-    for index, text in enumerate(texts):
-        if not text:
-            raise DataFormatError(f"{path}: row {index + offset}, column 'text': empty text")
+    id_column = "id" if "id" in table else ("job_id" if "job_id" in table else None)
     frame = pd.DataFrame(
         {
             "text": texts,
-            "label": labels,
-            "language": table["language"].astype(str) if "language" in table else ("en" if schema == "emscad" else ""),
-            "kind": table["kind"].astype(str) if "kind" in table else (EMSCAD_SOURCE if schema == "emscad" else ""),
+            "label": pd.array([parse_label(value) for value in table[label_column]], dtype="Int64"),
+            "language": _column_text(table, "language", "en" if schema == "emscad" else ""),
+            "kind": _column_text(table, "kind", EMSCAD_SOURCE if schema == "emscad" else ""),
             "source": EMSCAD_SOURCE if schema == "emscad" else path.stem,
             "file": str(path),
             "row": [index + offset for index in range(len(texts))],
+            "id": _column_text(table, id_column, "") if id_column else "",
+            "raw_label": list(table[label_column]),
         }
     )
-    return frame, FileSummary(str(path), file_sha256(path), len(frame), schema)
+    return UncheckedFile(frame, FileSummary(str(path), file_sha256(path), len(frame), schema), label_column)
+
+
+def read_labelled_file(path: Path) -> tuple[pd.DataFrame, FileSummary]:
+    """One labelled file in the common columns, or a DataFormatError naming file, row and column."""
+    unchecked = read_unchecked_file(path)
+    frame = unchecked.frame
+    for record in frame[frame["label"].isna()].head(1).itertuples():
+        raise DataFormatError(
+            f"{path}: row {record.row}, column {unchecked.label_column!r}: label must be 0 or 1, got {record.raw_label!r}"
+        )
+    for record in frame[frame["text"] == ""].head(1).itertuples():
+        raise DataFormatError(f"{path}: row {record.row}, column 'text': empty text")
+    return frame.astype({"label": int}).drop(columns="raw_label"), unchecked.summary
 
 
 def read_labelled(paths: list[Path]) -> LabelledAds:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.metrics import average_precision_score, precision_recall_fscore_support, roc_auc_score, roc_curve
 
 from adscreen.corpus import EMSCAD_REAL_FRAUD_RATE, EMSCAD_SOURCE
 
@@ -77,3 +77,55 @@ def summary_metrics(frame: pd.DataFrame, risks: np.ndarray, threshold: float) ->
         result["emscad_real_rate"] = binary_metrics(labels[emscad], risks[emscad], threshold, weights[emscad])
         result["emscad_unweighted"] = binary_metrics(labels[emscad], risks[emscad], threshold)
     return result
+
+
+def false_positive_rate(
+    labels: np.ndarray, risks: np.ndarray, threshold: float, weights: np.ndarray | None = None
+) -> float:
+    """Share of legitimate ads (weighted) flagged at the threshold: the false-alarm rate."""
+    labels, risks = np.asarray(labels), np.asarray(risks)
+    weights = np.ones(len(labels)) if weights is None else np.asarray(weights)
+    legitimate = labels == 0
+    return float(weights[legitimate & (risks >= threshold)].sum() / max(weights[legitimate].sum(), 1e-12))
+
+
+def recall_at_false_positive_rate(
+    labels: np.ndarray, risks: np.ndarray, target: float, weights: np.ndarray | None = None
+) -> dict:
+    """The lowest threshold whose false-alarm rate does not exceed ``target``, and the recall there.
+
+    Compares two models fairly: each flags the same share of legitimate ads. The
+    threshold is None when only flagging nothing stays within the target.
+    """
+    fpr, tpr, thresholds = roc_curve(labels, risks, sample_weight=weights, drop_intermediate=False)
+    index = int(np.flatnonzero(fpr <= target + 1e-12).max())
+    return {
+        "threshold": float(thresholds[index]) if np.isfinite(thresholds[index]) else None,
+        "recall": round(float(tpr[index]), 4),
+        "false_positive_rate": round(float(fpr[index]), 4),
+    }
+
+
+def group_rates(frame: pd.DataFrame, risks: np.ndarray, threshold: float, column: str) -> dict[str, dict]:
+    """For each value of a column (even small groups, and groups of one label only, like an ad kind):
+    size, recall, false-alarm rate, and PR-AUC and F1 where the group has both labels."""
+    results = {}
+    weights = real_rate_weights(frame)
+    labels = frame["label"].to_numpy()
+    for value, index in sorted(frame.groupby(column).indices.items()):
+        if not value:
+            continue
+        group_labels, group_risks, group_weights = labels[index], risks[index], weights[index]
+        metrics = binary_metrics(group_labels, group_risks, threshold, group_weights)
+        has_scams, has_legitimate = metrics["positives"] > 0, metrics["positives"] < len(index)
+        results[str(value)] = {
+            "n": len(index),
+            "positives": metrics["positives"],
+            "pr_auc": metrics["pr_auc"],
+            "f1": metrics["f1"] if has_scams and has_legitimate else None,
+            "recall": metrics["recall"] if has_scams else None,
+            "false_positive_rate": round(false_positive_rate(group_labels, group_risks, threshold, group_weights), 4)
+            if has_legitimate
+            else None,
+        }
+    return results

@@ -19,6 +19,7 @@ from adscreen.model import REGULARISATION_C, train
 from adscreen.paths import REDFLAGS_DIR
 from adscreen.redflags import load_flags
 from adscreen.registry import LoadedModel, save_model
+from adscreen.report import write_model_card, write_report
 
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "pandas", "joblib", "pyarrow", "lingua-language-detector", "adscreen")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -51,7 +52,7 @@ def data_summary(ads: LabelledAds) -> dict:
 def train_to_folder(
     data: list[Path], output: Path, c: float = REGULARISATION_C, say: Callable[[str], None] = print
 ) -> dict:
-    """Read labelled files, train, and write ``output/`` (model + metadata); returns the metadata."""
+    """Read labelled files, train, and write ``output/`` (model, metadata, report, model card); returns the metadata."""
     if not _NAME.match(output.name):
         raise InputError(f"model name {output.name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
     ads = read_labelled(data)
@@ -75,7 +76,10 @@ def train_to_folder(
         "bands": asdict(result.model.bands),
         "metrics": result.metrics,
     }
-    return save_model(result.model, output, metadata)
+    metadata = save_model(result.model, output, metadata)
+    write_report(result, metadata, output)
+    write_model_card(metadata, output)
+    return metadata
 
 
 def evaluate(loaded: LoadedModel, data: list[Path]) -> dict:
