@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from pathlib import Path
 
@@ -11,14 +12,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
+from rich.console import Console
 from typer.testing import CliRunner
 
 from adscreen import Scorer
 from adscreen.api import create_app
-from adscreen.batch import BatchOptions, score_file
+from adscreen.batch import BatchOptions, Progress, score_file
 from adscreen.cli import app
 from adscreen.config import Settings
 from adscreen.paths import SAMPLE_ADS_DIR
+from adscreen.render import batch_progress
 from adscreen.table_stream import escape_formula, iter_chunks, plan_parts, read_layout, read_part
 
 runner = CliRunner()
@@ -377,3 +380,22 @@ def test_the_api_refuses_bad_uploads_with_a_message(
     assert response.status_code == status
     assert message in response.json()["detail"]
     assert "/tmp/" not in response.json()["detail"]
+
+
+def test_progress_is_reported_per_chunk_up_to_the_whole_file(ads: pd.DataFrame, scorer: Scorer, tmp_path: Path) -> None:
+    source = tmp_path / "ads.csv"
+    ads.to_csv(source, index=False)
+    seen: list[Progress] = []
+    score_file(source, tmp_path / "out.jsonl", scorer, BatchOptions(chunk_size=9), on_progress=seen.append)
+    assert [progress.rows for progress in seen] == [min(9 * (i + 1), len(ads)) for i in range(len(seen))]
+    assert seen[-1].position == seen[-1].size == source.stat().st_size and seen[-1].unit == "bytes"
+
+
+def test_the_progress_bar_draws_rows_per_second_on_a_terminal() -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    with batch_progress(False, console) as update:
+        update(Progress(rows=500, position=50, size=100, unit="bytes"))
+    drawn = console.file.getvalue()
+    assert "500 rows" in drawn and "rows/s" in drawn and "50%" in drawn
+    with batch_progress(True) as update:
+        assert update is None
