@@ -1,8 +1,9 @@
 """Synthetic dumps of ads with planted campaigns, to test and benchmark campaign recovery.
 
 Built from the sample ads (``data/ads``): their sentences, with the contacts cut out,
-are the material. A planted campaign is one lure (sentences drawn from risky ads of
-one language) posted several times, each copy with its sentences shuffled, sometimes
+are the material, reworded for each new ad by putting in other words of the language.
+A planted campaign is one lure (sentences drawn from risky ads of one language) posted
+several times, each copy with its sentences shuffled, sometimes
 one dropped, its numbers changed and its contacts swapped among the campaign's own
 (written in national or international format), plus, in some campaigns, ads with a
 different text that carry one of the campaign's contacts. Background ads are drawn
@@ -60,6 +61,7 @@ class Material:
 
     sentences: dict[str, list[str]]
     risky: dict[str, list[str]]
+    vocabulary: dict[str, list[str]]
 
 
 def load_material(directory: Path = SAMPLE_ADS_DIR) -> Material:
@@ -78,38 +80,40 @@ def load_material(directory: Path = SAMPLE_ADS_DIR) -> Material:
             sentences[row["language"]].append(piece.strip())
             if row["label"] == 1:
                 risky[row["language"]].append(piece.strip())
-    return Material(sentences, risky)
+    vocabulary = {
+        language: sorted({word for sentence in pool for word in sentence.split() if word.isalpha() and len(word) > 3})
+        for language, pool in sentences.items()
+    }
+    return Material(sentences, risky, vocabulary)
 
 
 class _Contacts:
-    """Unique, valid phone numbers and handles, from a counter mixed so that they look random."""
+    """Unique, valid phone numbers and handles, from counters mixed so that they look random."""
 
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
-        self.counter = 0
+        self.numbers = dict.fromkeys(PHONES, 0)  # one counter per country: each has its own number space
+        self.handles = 0
 
     def phone(self, country: str) -> tuple[str, str]:
         """One number never given before, in international and in national format."""
         code, areas, leads, international, national = PHONES[country]
         width = SUBSCRIBER_DIGITS[country]
-        number = self.counter
-        self.counter += 1
+        number = self.numbers[country]
+        self.numbers[country] += 1
         area = areas[number % len(areas)]
         number //= len(areas)
         lead = leads[number % len(leads)]
+        # 7919 is prime to 10, so this is a one-to-one shuffle of the 10^(width-1) subscriber numbers.
         rest = str((number // len(leads) * 7919 + 104_729) % 10 ** (width - 1)).zfill(width - 1)
         digits = lead + rest
         grouped = f"{digits[:-4]}-{digits[-4:-2]}-{digits[-2:]}"
         return international.format(code=code, area=area, number=grouped), national.format(area=area, number=grouped)
 
     def handle(self) -> str:
-        self.counter += 1
-        return (
-            "@"
-            + np.base_repr(self.counter * 7919 + 104_729, 36).lower()
-            + "_"
-            + str(self.rng.choice(["job", "work", "hr"]))
-        )
+        self.handles += 1
+        suffix = ("job", "work", "hr")[int(self.rng.integers(3))]
+        return "@" + np.base_repr(self.handles * 7919 + 104_729, 36).lower() + "_" + suffix
 
 
 def _changed_numbers(sentence: str, rng: np.random.Generator) -> str:
@@ -123,42 +127,73 @@ def _changed_numbers(sentence: str, rng: np.random.Generator) -> str:
     return _NUMBER.sub(change, sentence)
 
 
+def _fresh_text(pool: list[str], vocabulary: list[str], rng: np.random.Generator, low: int, high: int) -> list[str]:
+    """Sentences for a new ad: drawn from the pool, each reworded with words of the language put in.
+
+    A corpus of a thousand ads repeats its sentences across a million drawn ads; the new words
+    make two ads that drew the same sentence as different as two writers would.
+    """
+    sentences = []
+    for index in rng.choice(len(pool), size=int(rng.integers(low, high)), replace=False):
+        words = pool[index].split()
+        inserted = rng.integers(len(vocabulary), size=max(1, len(words) // 3))
+        places = np.sort(rng.integers(len(words) + 1, size=len(inserted)))[::-1]
+        for place, word in zip(places, inserted, strict=True):
+            words.insert(int(place), vocabulary[word])
+        sentences.append(" ".join(words))
+    return sentences
+
+
 def _ad(sentences: list[str], contact_line: str | None) -> str:
     """One sentence a line, as many ads are laid out; the contacts last."""
     return "\n".join([*sentences, contact_line] if contact_line else sentences)
 
 
-def _contact_line(language: str, phone: str, handle: str, rng: np.random.Generator) -> str:
-    lines = CONTACT_LINES[language]
-    return lines[int(rng.integers(len(lines)))].format(phone=phone, handle=handle)
+def _contact_line(language: str, rng: np.random.Generator, phone: str, handle: str) -> tuple[str, list[str]]:
+    """A contact line in the ad's language, and which of the two contacts it shows."""
+    template = CONTACT_LINES[language][int(rng.integers(len(CONTACT_LINES[language])))]
+    showing = [value for kind, value in (("phone", phone), ("handle", handle)) if "{" + kind + "}" in template]
+    return template.format(phone=phone, handle=handle), showing
+
+
+def _line_showing(language: str, rng: np.random.Generator, contact: str) -> str:
+    """A contact line that shows exactly this phone number or handle."""
+    kind = "handle" if contact.startswith("@") else "phone"
+    lines = [line for line in CONTACT_LINES[language] if line.count("{") == 1 and "{" + kind + "}" in line]
+    return lines[int(rng.integers(len(lines)))].format(**{kind: contact})
 
 
 def _campaign(
     language: str, size: int, material: Material, contacts: _Contacts, rng: np.random.Generator
 ) -> Iterator[tuple[str, str]]:
-    """The ads of one planted campaign: (text, country)."""
+    """The ads of one planted campaign: (text, country).
+
+    Copies of one lure, each with its own order, numbers and one of the campaign's contacts
+    (or, for some, contacts of their own, so that only the text links them); in larger
+    campaigns, up to three ads with another text that show a contact some copy shows.
+    """
     country = str(rng.choice(COUNTRIES[language]))
-    pool = material.risky[language]
-    lure = [pool[i] for i in rng.choice(len(pool), size=int(rng.integers(5, 9)), replace=False)]
+    pool, vocabulary = material.risky[language], material.vocabulary[language]
+    lure = _fresh_text(pool, vocabulary, rng, 5, 9)
     phones = [contacts.phone(country) for _ in range(int(rng.integers(1, 3)))]
     handles = [contacts.handle() for _ in range(int(rng.integers(1, 3)))]
-    other_text = int(rng.integers(1, min(3, size - 1) + 1)) if size >= 4 and rng.random() < 0.5 else 0
-    for member in range(size):
-        phone = phones[int(rng.integers(len(phones)))][int(rng.integers(2))]
-        handle = handles[int(rng.integers(len(handles)))]
-        if member < other_text:  # another lure, linked only by a shared contact
-            sentences = [pool[i] for i in rng.choice(len(pool), size=int(rng.integers(5, 9)), replace=False)]
-            yield _ad(sentences, _contact_line(language, phone, handle, rng)), country
-            continue
+    other_texts = int(rng.integers(1, min(3, size - 2) + 1)) if size >= 4 and rng.random() < 0.5 else 0
+    shown: list[str] = []
+    for copy in range(size - other_texts):
         sentences = [_changed_numbers(sentence, rng) for sentence in lure]
         sentences = [sentences[i] for i in rng.permutation(len(sentences))]
         if rng.random() < 0.3:
             sentences = sentences[1:]
-        if rng.random() < 0.3:  # a copy whose contacts nobody else has: only its text links it
-            own_phone, _ = contacts.phone(country)
-            yield _ad(sentences, _contact_line(language, own_phone, contacts.handle(), rng)), country
+        if copy > 0 and rng.random() < 0.3:  # contacts nobody else has: only its text links it
+            line, _ = _contact_line(language, rng, contacts.phone(country)[0], contacts.handle())
         else:
-            yield _ad(sentences, _contact_line(language, phone, handle, rng)), country
+            phone = phones[int(rng.integers(len(phones)))][int(rng.integers(2))]
+            line, showing = _contact_line(language, rng, phone, handles[int(rng.integers(len(handles)))])
+            shown.extend(showing)
+        yield _ad(sentences, line), country
+    for _ in range(other_texts):  # another lure, linked only by a contact
+        contact = shown[int(rng.integers(len(shown)))]
+        yield _ad(_fresh_text(pool, vocabulary, rng, 5, 9), _line_showing(language, rng, contact)), country
 
 
 def planted_dump(
@@ -195,11 +230,10 @@ def planted_dump(
     while len(texts) < size:
         language = languages[int(rng.integers(len(languages)))]
         country = str(rng.choice(COUNTRIES[language]))
-        pool = material.sentences[language]
-        sentences = [pool[i] for i in rng.choice(len(pool), size=int(rng.integers(4, 9)), replace=False)]
+        sentences = _fresh_text(material.sentences[language], material.vocabulary[language], rng, 4, 9)
         line = None
         if rng.random() < 0.7:
-            line = _contact_line(language, contacts.phone(country)[int(rng.integers(2))], contacts.handle(), rng)
+            line, _ = _contact_line(language, rng, contacts.phone(country)[int(rng.integers(2))], contacts.handle())
         texts.append(_ad(sentences, line))
         written_in.append(language)
         countries.append(country)
