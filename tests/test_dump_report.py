@@ -9,7 +9,7 @@ import pytest
 
 from adscreen import Scorer
 from adscreen.dump import read_dump
-from adscreen.dump_report import build_report
+from adscreen.dump_report import ad_scores, build_report
 from adscreen.sample_ads import read_sample_rows
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -92,3 +92,19 @@ def test_the_report_renders_in_a_browser_with_its_plots(report_file: Path, brows
     assert page.locator(".top-ad mark").count() > 0
     assert all(url.startswith(("file:", "data:")) for url in requests), requests
     page.close()
+
+
+def test_a_scored_file_keeps_its_own_risks_bands_and_flags(scorer: Scorer, tmp_path: Path) -> None:
+    path = tmp_path / "scored.csv"
+    pd.DataFrame(
+        {
+            "text": ["Работа в Польше, жильё бесплатно", "Офис-менеджер в Минске", ""],
+            "risk": [0.42, 0.03, None],
+            "band": ["medium", "low", None],
+            "red_flags": ["UPFRONT_FEE|URGENCY", "", None],
+        }
+    ).to_csv(path, index=False)
+    scores = ad_scores(read_dump(path), scorer)
+    assert scores.risks[:2].tolist() == [0.42, 0.03]
+    assert scores.bands == ["medium", "low", None]
+    assert scores.red_flags == [["UPFRONT_FEE", "URGENCY"], [], []]

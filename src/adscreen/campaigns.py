@@ -13,10 +13,10 @@ reuse the same numbers and accounts. Two links join ads into one campaign:
 
 Campaigns are the connected components of both links together. Everything is
 near-linear: signatures are computed in vectorised batches (the exact values of
-``datasketch.MinHash`` with its ``affine32`` scheme, which the tests check), and candidate pairs come from sorting band keys rather than from
-an index of Python objects, which would not fit a million ads in memory. Pairs are
-never enumerated all against all: an LSH bucket or a shared contact adds at most two
-edges per member.
+``datasketch.MinHash`` with its ``affine32`` scheme, which the tests check), and
+candidate pairs come from sorting band keys rather than from an index of Python
+objects, which would not fit a million ads in memory. Pairs are never enumerated all
+against all: an LSH bucket or a shared contact adds at most two edges per member.
 """
 
 from __future__ import annotations
@@ -80,8 +80,9 @@ class GroupingParams:
 
 
 def template_tokens(text: str, contacts: Contacts) -> list[str]:
-    """The ad as a template, in words: contacts cut out, lower case, every digit ``0`` ("3500" is "0000"),
-    and ``|`` wherever a sentence ends.
+    """The ad as a template, in words, with ``|`` wherever a sentence ends.
+
+    Contacts are cut out, letters lower-cased and every digit made ``0`` ("3500" is "0000").
     """
     pieces, position = [], 0
     for start, end in sorted(span for contact in contacts for span in contact.spans):

@@ -144,13 +144,10 @@ def _top_ads(dump: Dump, scores: AdScores, labels: list[str | None], scorer: Sco
     return shown
 
 
-def _campaign_rows(table: pd.DataFrame, order: list[str], dump: Dump) -> list[dict]:
-    first_text = dict(zip(dump.ids, dump.texts, strict=True))
-    rows = []
-    for record in table.sort_values(order, ascending=False).head(TOP_CAMPAIGNS).to_dict("records"):
-        record["example"] = first_text.get(record["members"][0], "")[:200]
-        rows.append(record)
-    return rows
+def _campaign_rows(table: pd.DataFrame, order: list[str], examples: list[str]) -> list[dict]:
+    """The top campaigns by ``order``, each with the start of its first ad's text."""
+    table = table.assign(example=[text[:200] for text in examples])
+    return table.sort_values(order, ascending=False).head(TOP_CAMPAIGNS).to_dict("records")
 
 
 def _shared_contacts(contact_keys: list[list[str]], labels: list[str | None]) -> list[dict]:
@@ -203,6 +200,7 @@ def build_report(
     bands = scorer.loaded.model.bands
     language_rows = _languages(languages, scores, indicator_counts)
     table = found.table
+    examples = [dump.texts[members[0]] for members in found.grouping.members()]
     context = {
         "source": source,
         "generated": generated,
@@ -229,8 +227,8 @@ def build_report(
             ),
         },
         "flags": [{"id": flag, "title": titles.get(flag, flag), "ads": count} for flag, count in flag_counts],
-        "by_size": _campaign_rows(table, ["size", "max_risk"], dump) if len(table) else [],
-        "by_risk": _campaign_rows(table, ["median_risk", "size"], dump) if len(table) else [],
+        "by_size": _campaign_rows(table, ["size", "max_risk"], examples),
+        "by_risk": _campaign_rows(table, ["median_risk", "size"], examples),
         "contacts": _shared_contacts(found.contact_keys, labels),
         "languages": language_rows,
         "top_ads": _top_ads(dump, scores, labels, scorer),
