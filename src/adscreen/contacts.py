@@ -40,12 +40,16 @@ _CONTEXT_AFTER = 25
 
 
 class LinkExample(BaseModel):
+    """A text and the key of the contact it must yield."""
+
     model_config = ConfigDict(extra="forbid")
     text: str
     key: str
 
 
 class ServiceExamples(BaseModel):
+    """Texts that must and must not yield a contact on the service; the test suite runs them."""
+
     model_config = ConfigDict(extra="forbid")
     match: list[LinkExample] = Field(min_length=1)
     no_match: list[str] = Field(min_length=1)
