@@ -111,3 +111,20 @@ def test_form_errors_are_shown_on_the_page(client: TestClient) -> None:
     response = client.post("/", data={"text": "x" * 5001, "country": "BY", "lang": "en"})
     assert response.status_code == 413
     assert "limit is 5000" in response.text
+
+
+def test_score_and_batch_carry_indicators_and_contacts(client: TestClient) -> None:
+    single = client.post("/v1/score", json={"text": LURE, "country": "BY"}).json()
+    assert single["indicators"]["of"] == 12 and 1 <= single["indicators"]["count"] <= 12
+    assert [contact["value"] for contact in single["contacts"]] == ["@dubai_job"]
+    batch = client.post("/v1/score/batch", json={"items": [{"id": "a", "text": LURE, "country": "BY"}]}).json()
+    assert batch["results"][0]["indicators"] == single["indicators"]
+    assert batch["results"][0]["contacts"] == single["contacts"]
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "of 12 warning signs"), ("ru", "из 12 тревожных признаков")])
+def test_form_shows_how_many_indicators_and_the_contacts(client: TestClient, lang: str, words: str) -> None:
+    count = client.post("/v1/score", json={"text": LURE, "country": "BY"}).json()["indicators"]["count"]
+    page = client.post("/", data={"text": LURE, "country": "BY", "lang": lang}).text
+    assert f'<span class="indicators">{count} {words}</span>' in page
+    assert "<strong>@dubai_job</strong> (telegram)" in page

@@ -10,23 +10,29 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from adscreen import load_model
+from adscreen import Scorer, load_model
 from adscreen.batch import DEFAULT_CHUNK_SIZE, BatchOptions, default_workers
 from adscreen.batch import score_file as score_table
+from adscreen.campaigns import DEFAULT_THRESHOLD, GroupingParams, ad_campaign_ids
 from adscreen.config import Settings
 from adscreen.errors import AdscreenError, InputError
 from adscreen.feedback import FeedbackStore, correction
 from adscreen.model import REGULARISATION_C
 from adscreen.registry import Registry
 from adscreen.render import batch_progress, render_result
+from adscreen.tables import table_format, write_table
+
+if TYPE_CHECKING:
+    from adscreen.dump import Dump
 
 app = typer.Typer(
     name="adscreen",
@@ -512,6 +518,105 @@ def compare(
         )
     if output is not None:
         out.print(f"wrote {output}")
+
+
+# --- The analyst's view of a dump: campaigns and the report ---
+
+TextColumnOption = Annotated[str, typer.Option("--text-column", help="Column with the ad text.")]
+IdColumnOption = Annotated[str, typer.Option("--id-column", help="Column with the ad's id (else row numbers).")]
+CountryColumnOption = Annotated[
+    str, typer.Option("--country-column", help="Column with the country (ISO code) for reading phone numbers.")
+]
+DateColumnOption = Annotated[str, typer.Option("--date-column", help="Column with the date the ad was posted.")]
+JobsOption = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Processes for reading ads; one per core.")]
+
+
+def _dump(data: Path, text: str, ad_id: str, country_column: str, date: str, country: str | None) -> Dump:
+    from adscreen.dump import DumpColumns, read_dump
+
+    settings = Settings()
+    columns = DumpColumns(text=text, id=ad_id, country=country_column, date=date)
+    return read_dump(data, columns, country or settings.default_country)
+
+
+def _lazy_scorer(model: Path | None) -> Callable[[], Scorer]:
+    settings = Settings()
+    return lambda: load_model(model or settings.model_path, settings.models_dir)
+
+
+@app.command()
+@handles_errors
+def campaigns(
+    data: Annotated[Path, typer.Argument(help="A dump of ads: CSV, JSONL or Parquet with a text column.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The campaign table (.csv, .jsonl or .parquet).")],
+    ads_output: Annotated[
+        Path | None, typer.Option("--ads-output", help="Also write every ad of the dump with its campaign_id.")
+    ] = None,
+    text_column: TextColumnOption = "text",
+    id_column: IdColumnOption = "id",
+    country_column: CountryColumnOption = "country",
+    date_column: DateColumnOption = "date",
+    country: CountryOption = None,
+    threshold: Annotated[
+        float, typer.Option(min=0.1, max=0.95, help="How alike two texts must be (estimated Jaccard) to be copies.")
+    ] = DEFAULT_THRESHOLD,
+    jobs: JobsOption = 1,
+    model: ModelOption = None,
+) -> None:
+    """Group a dump of ads into campaigns: near-copies of one text, and ads that share a phone, account or address.
+
+    Each campaign gets an id, its size, its ads, the contacts they share, how they are linked
+    (text, contact or both), languages, first and last date, and its highest and median risk
+    (the file's risk column, e.g. from score-file, or the model's).
+
+    Example: adscreen campaigns ads.csv -o campaigns.csv --ads-output ads_with_campaigns.csv
+    """
+    from adscreen.dump import dump_campaigns
+
+    for path in (output, ads_output):
+        if path is not None:
+            table_format(path)  # an unknown extension fails before the work, not after
+    dump = _dump(data, text_column, id_column, country_column, date_column, country)
+    found = dump_campaigns(dump, _lazy_scorer(model), GroupingParams(threshold=threshold), jobs)
+    write_table(found.table, output)
+    if ads_output is not None:
+        write_table(dump.frame.assign(campaign_id=ad_campaign_ids(found.grouping)), ads_output)
+    in_campaigns = int((found.grouping.labels >= 0).sum())
+    out.print(f"{len(dump)} ads, {found.grouping.count} campaigns with {in_campaigns} of them; wrote {output}")
+
+
+@app.command()
+@handles_errors
+def report(
+    data: Annotated[Path, typer.Argument(help="A dump of ads: CSV, JSONL or Parquet with a text column.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")],
+    text_column: TextColumnOption = "text",
+    id_column: IdColumnOption = "id",
+    country_column: CountryColumnOption = "country",
+    date_column: DateColumnOption = "date",
+    country: CountryOption = None,
+    jobs: JobsOption = 1,
+    model: ModelOption = None,
+) -> None:
+    """Write an analyst's report on a dump of ads: one self-contained HTML file, no server needed.
+
+    Risk distribution, indicators per ad, the most frequent red flags, the largest and the
+    riskiest campaigns, the contacts shared across the most ads, languages, and the
+    highest-risk ads with their evidence. Uses the file's risk, band and red_flags columns
+    when it has them (score-file output), else scores every ad.
+
+    Example: adscreen report ads.csv -o report.html
+    """
+    from adscreen.dump_report import build_report
+
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise AdscreenError(f"{output}: the report is HTML; name it .html")
+    dump = _dump(data, text_column, id_column, country_column, date_column, country)
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    html = build_report(dump, _lazy_scorer(model)(), data.name, generated, jobs=jobs)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(html, encoding="utf-8")
+    out.print(f"{len(dump)} ads; wrote {output}")
 
 
 if __name__ == "__main__":

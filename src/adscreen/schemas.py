@@ -90,6 +90,19 @@ class ModelRef(BaseModel):
     version: str
 
 
+class IndicatorsOut(BaseModel):
+    count: int = Field(ge=0, description="How many of the trafficking indicators the ad shows.")
+    of: int = Field(ge=1, description="How many indicators there are (data/indicators.yaml).")
+    ids: list[str]
+
+
+class ContactOut(BaseModel):
+    kind: str = Field(description="phone, handle, link, email or domain")
+    value: str = Field(description="Canonical form: E.164 phone, @name, address or domain.")
+    services: list[str] = Field(description="Messengers it is offered on (telegram, whatsapp, viber, vk, instagram).")
+    spans: list[list[int]]
+
+
 class ResultOut(BaseModel):
     risk: float = Field(ge=0, le=1)
     band: str
@@ -101,6 +114,8 @@ class ResultOut(BaseModel):
     guidance: GuidanceOut
     language: str
     model: ModelRef
+    indicators: IndicatorsOut
+    contacts: list[ContactOut]
 
 
 class BatchResultOut(BaseModel):
@@ -118,6 +133,8 @@ class BatchResultOut(BaseModel):
     guidance: GuidanceOut | None = None
     language: str | None = None
     model: ModelRef | None = None
+    indicators: IndicatorsOut | None = None
+    contacts: list[ContactOut] | None = None
 
 
 class BatchOut(BaseModel):

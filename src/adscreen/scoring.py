@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from adscreen.contacts import extract as extract_contacts
 from adscreen.errors import InputError, InputTooLarge
 from adscreen.explain import explain, feature_names
 from adscreen.guidance import Guide
+from adscreen.indicators import default_indicators
 from adscreen.language import detect_language
 from adscreen.localized import UI_LANGUAGES
 from adscreen.redflags import FlagMatch
@@ -100,6 +102,9 @@ class Scorer:
             "guidance": self.guide.guidance(band, country, self.guide.destinations_in(folded), shown_language),
             "language": language,
             "model": self.model_info,
+            # For analysts: how many trafficking indicators, and the contacts that link reposts.
+            "indicators": default_indicators().count(match.flag.id for match in matches).as_dict(),
+            "contacts": [contact.as_dict() for contact in extract_contacts(text, country)],
         }
 
     def score_many(self, texts: Sequence[str]) -> BatchScores:

@@ -186,3 +186,8 @@ def tokenise_folded(folded: MappedText) -> MappedText:
 def normalise(text: str) -> MappedText:
     """Text as the model sees it (see the module docstring)."""
     return tokenise_folded(fold(text))
+
+
+def latin_lookalikes(word: str) -> str:
+    """A lower-case word with its Cyrillic look-alike letters made Latin: user names are Latin."""
+    return unicodedata.normalize("NFKC", word).lower().translate(_CYRILLIC_TO_LATIN)
