@@ -55,7 +55,16 @@ def test_csv_keeps_every_row_and_column_with_the_single_ad_scores(
     result = run(source, tmp_path / "out.csv", "--chunk-size", "7", "--workers", "1")
     assert result.exit_code == 0, result.output
     scored = read_csv(tmp_path / "out.csv")
-    assert list(scored.columns) == [*ads.columns, "risk", "band", "label", "red_flags", "error"]
+    assert list(scored.columns) == [
+        *ads.columns,
+        "risk",
+        "band",
+        "label",
+        "red_flags",
+        "indicators",
+        "contacts",
+        "error",
+    ]
     assert scored["id"].tolist() == ads["id"].tolist()
     assert scored["note"].tolist() == ads["note"].tolist()
     for text, risk, band, flags in zip(ads["text"], scored["risk"], scored["band"], scored["red_flags"], strict=True):
@@ -63,6 +72,10 @@ def test_csv_keeps_every_row_and_column_with_the_single_ad_scores(
         assert float(risk) == single["risk"]
         assert band == single["band"]
         assert flags.split("|") == sorted(flag["id"] for flag in single["red_flags"]) or flags == ""
+    for text, count, contacts in zip(ads["text"], scored["indicators"], scored["contacts"], strict=True):
+        single = scorer.score(text)
+        assert int(count) == single["indicators"]["count"]
+        assert contacts.split("|") == [f"{c['kind']}:{c['value']}" for c in single["contacts"]] or contacts == ""
     assert f"read {len(ads)} rows: {len(ads)} scored, 0 with errors" in result.output
 
 
@@ -399,3 +412,28 @@ def test_the_progress_bar_draws_rows_per_second_on_a_terminal() -> None:
     assert "500 rows" in drawn and "rows/s" in drawn and "50%" in drawn
     with batch_progress(True) as update:
         assert update is None
+
+
+def test_campaigns_of_the_scored_file(tmp_path: Path) -> None:
+    lure = "Girls 18-25 wanted for hostess work in Dubai, 3000 USD a month, tickets paid. Write on Telegram @{}"
+    other = "Cook wanted in a Minsk cafe, official contract, salary 2000 BYN, call +375 17 {} 45 67"
+    frame = pd.DataFrame(
+        {
+            "id": [f"a{i}" for i in range(6)],
+            "text": [
+                lure.format("dubai_jobs"),
+                lure.format("dubai_jobs"),
+                other.format(111),
+                lure.format("uae_work"),
+                other.format(222),
+                "Nanny for twins, Warsaw, umowa o pracę, 30 zł/h",
+            ],
+        }
+    )
+    source = tmp_path / "ads.csv"
+    frame.to_csv(source, index=False)
+    result = run(source, tmp_path / "out.csv", "--campaigns", str(tmp_path / "campaigns.csv"))
+    assert result.exit_code == 0, result.output
+    campaigns = read_csv(tmp_path / "campaigns.csv")
+    biggest = campaigns.iloc[campaigns["size"].astype(int).idxmax()]
+    assert int(biggest["size"]) >= 3 and "a0" in biggest.to_string() and "a3" in biggest.to_string()

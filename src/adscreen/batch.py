@@ -1,9 +1,10 @@
 """Scoring files of ads: streaming, lossless and in order, on local worker processes or on Dask.
 
 Every input row comes out, in input order, with all its columns plus ``risk``, ``band``,
-``label``, ``red_flags`` and ``error``. A row that cannot be scored (no text, not text,
-too long, bytes that are not UTF-8, a damaged line) keeps its place with ``error``
-filled. Only a file that cannot be read at all stops the run.
+``label``, ``red_flags``, ``indicators`` (how many ILO indicators the ad shows),
+``contacts`` and ``error``. A row that cannot be scored (no text, not text, too long,
+bytes that are not UTF-8, a damaged line) keeps its place with ``error`` filled. Only a
+file that cannot be read at all stops the run.
 
 Both engines score a chunk with the same ``score_chunk`` and write with the same
 ``TableWriter``; they differ only in who reads the rows and where chunks are scored.
@@ -27,9 +28,11 @@ from typing import Literal
 import pandas as pd
 import pyarrow as pa
 
+from adscreen.contacts import contact_keys, default_finder
 from adscreen.corpus import EMSCAD_TEXT_FIELDS, emscad_text
 from adscreen.errors import AdscreenError, DataFormatError, InputError
 from adscreen.guidance import load_guide
+from adscreen.indicators import default_indicators
 from adscreen.registry import load_model_dir
 from adscreen.scoring import MAX_AD_CHARS, Scorer, check_text
 from adscreen.table_stream import (
@@ -47,7 +50,7 @@ from adscreen.table_stream import (
 from adscreen.tables import table_format
 
 Engine = Literal["local", "dask"]
-RESULT_COLUMNS = ("risk", "band", "label", "red_flags", "error")
+RESULT_COLUMNS = ("risk", "band", "label", "red_flags", "indicators", "contacts", "error")
 EXPLANATION_COLUMN = "explanation"
 DEFAULT_CHUNK_SIZE = 2_000
 ERROR_EXAMPLES = 5
@@ -64,6 +67,7 @@ class BatchOptions:
     workers: int = 1
     explain: bool = False
     csv_escape: bool = True
+    country: str | None = None  # reads national-format phone numbers as this country's
     max_chars: int = MAX_AD_CHARS
 
 
@@ -115,6 +119,8 @@ def result_schema(explain: bool) -> pa.Schema:
         pa.field("band", pa.string()),
         pa.field("label", pa.string()),
         pa.field("red_flags", pa.list_(pa.string())),
+        pa.field("indicators", pa.int64()),
+        pa.field("contacts", pa.list_(pa.string())),
         pa.field("error", pa.string()),
     ]
     if explain:
@@ -158,23 +164,31 @@ def score_chunk(
     bands: list[str | None] = [None] * len(texts)
     labels: list[str | None] = [None] * len(texts)
     red_flags: list[list[str] | None] = [None] * len(texts)
+    indicators: list[int | None] = [None] * len(texts)
+    contacts: list[list[str] | None] = [None] * len(texts)
     if valid:
-        scores = scorer.score_many([texts[index] for index in valid])  # type: ignore[misc]
+        valid_texts: list[str] = [texts[index] for index in valid]  # type: ignore[misc]
+        scores = scorer.score_many(valid_texts)
+        finder, counter = default_finder(), default_indicators()
         for position, index in enumerate(valid):
             risks[index] = round(float(scores.risks[position]), RISK_DECIMALS)
             bands[index] = scores.bands[position]
             labels[index] = scores.labels[position]
             red_flags[index] = scores.red_flags[position]
+            indicators[index] = counter.count(scores.red_flags[position]).count
+            contacts[index] = contact_keys(finder.extract(valid_texts[position], options.country))
     columns: dict[str, list] = {
         "risk": risks,
         "band": bands,
         "label": labels,
         "red_flags": red_flags,
+        "indicators": indicators,
+        "contacts": contacts,
         "error": errors,
     }
     if options.explain:
         columns[EXPLANATION_COLUMN] = [None if errors[i] else _explanation(scorer, texts[i]) for i in range(len(texts))]
-    return pd.DataFrame(columns).astype({"risk": "float64"})
+    return pd.DataFrame(columns).astype({"risk": "float64", "indicators": "Int64"})
 
 
 def _explanation(scorer: Scorer, text: object) -> str:

@@ -154,6 +154,13 @@ def score_file(
             "--csv-escape/--no-csv-escape", help="Prefix CSV cells starting with = + - @ with ' so Excel shows text."
         ),
     ] = True,
+    country: Annotated[
+        str | None, typer.Option("--country", "-c", help="Read national-format phone numbers as this country's.")
+    ] = None,
+    campaigns_output: Annotated[
+        Path | None,
+        typer.Option("--campaigns", help="Also group the scored ads into campaigns and write the table here."),
+    ] = None,
     model: ModelOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -175,7 +182,10 @@ def score_file(
         explain=explain,
         csv_escape=csv_escape,
         max_chars=settings.max_ad_chars,
+        country=country,
     )
+    if campaigns_output is not None:
+        table_format(campaigns_output)  # an unknown extension fails before the work, not after
     with batch_progress(quiet or not err.is_terminal) as on_progress:
         summary = score_table(source, output, scorer, options, engine, scheduler, on_progress)  # type: ignore[arg-type]
     for example in summary.error_examples:
@@ -186,6 +196,13 @@ def score_file(
         f"read {summary.rows} rows: {summary.scored} scored, {summary.errors} with errors, "
         f"in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s) -> {escape(str(output))}"
     )
+    if campaigns_output is not None:
+        from adscreen.dump import dump_campaigns
+
+        dump = _dump(output, text_column or "text", id_column or "id", "country", "date", country)
+        found = dump_campaigns(dump, _lazy_scorer(model), GroupingParams(), options.workers)
+        write_table(found.table, campaigns_output)
+        err.print(f"{found.grouping.count} campaigns -> {escape(str(campaigns_output))}")
 
 
 @app.command()
