@@ -22,6 +22,7 @@ from adscreen.datafiles import read_yaml, validated
 from adscreen.errors import RuleConfigError
 from adscreen.localized import Localized
 from adscreen.paths import REDFLAGS_DIR
+from adscreen.regex_union import compile_patterns
 from adscreen.text import MappedText, fold, fold_pattern
 
 LANGUAGES = ("ru", "be", "uk", "pl", "en")
@@ -109,53 +110,6 @@ def lower_pattern(pattern: str) -> str:
         chars.append(char if escaped else char.lower())
         escaped = char == "\\" and not escaped
     return "".join(chars)
-
-
-def split_alternatives(pattern: str) -> list[str]:
-    """The top-level alternatives of a regex: ``a|(b|c)|[|]`` -> ``a``, ``(b|c)``, ``[|]``."""
-    parts, depth, in_class, escaped, start = [], 0, False, False, 0
-    for index, char in enumerate(pattern):
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            parts.append(pattern[start:index])
-            start = index + 1
-    parts.append(pattern[start:])
-    return parts
-
-
-# Lookbehinds in front of a word boundary: "(?<!без\s)\bжильё" is "\b(?<!без\s)жильё".
-_LEADING_LOOKBEHINDS = re.compile(r"^((?:\(\?<[!=](?:[^()\\]|\\.)*\))*)\\b")
-
-
-def compile_patterns(patterns: list[str]) -> re.Pattern[str]:
-    """One regex for many patterns, fast on long texts.
-
-    Alternatives that start at a word boundary share one leading ``\\b``, so the
-    engine rejects a position inside a word once instead of once per alternative.
-    """
-    at_word_start, anywhere = [], []
-    for pattern in patterns:
-        for alternative in split_alternatives(pattern):
-            match = _LEADING_LOOKBEHINDS.match(alternative)
-            if match:
-                at_word_start.append(match.group(1) + alternative[match.end() :])
-            else:
-                anywhere.append(alternative)
-    parts = [f"(?:{p})" for p in anywhere]
-    if at_word_start:
-        parts.insert(0, "\\b(?:" + "|".join(f"(?:{p})" for p in at_word_start) + ")")
-    return re.compile("|".join(parts))
 
 
 def build_flag(spec: FlagSpec, source: str) -> RedFlag:
