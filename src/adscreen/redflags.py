@@ -81,12 +81,13 @@ class RedFlag:
     def id(self) -> str:
         return self.spec.id
 
-    def find(self, folded: MappedText) -> FlagMatch | None:
-        """The flag's match in an already folded text, or None."""
-        spans = [
-            folded.original_span(m.start(), m.end()) for m in self.regex.finditer(folded.text) if m.end() > m.start()
-        ]
-        return FlagMatch(self, tuple(_merge(spans))) if spans else None
+
+@dataclass(frozen=True)
+class FlagScan:
+    """The flags of one ad: those that fire, with spans, and the model's 0/1 indicators in the order of ``ids``."""
+
+    matches: list[FlagMatch]
+    fired: list[bool]
 
 
 def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -180,14 +181,25 @@ class FlagSet:
             if found[flag.id] is None and absent and all(found[other] is None for other in absent):
                 found[flag.id] = ()
 
+    def scan(self, folded: MappedText) -> FlagScan:
+        """Every flag that fires in an already folded ad, with its spans, and the model's indicators: one pass."""
+        spanned: dict[str, object] = {}
+        searched: dict[str, object] = {}
+        for flag in self.flags:
+            matches = list(flag.regex.finditer(folded.text))
+            searched[flag.id] = True if matches else None  # what ``fired`` finds with ``search``
+            spans = [folded.original_span(m.start(), m.end()) for m in matches if m.end() > m.start()]
+            spanned[flag.id] = tuple(_merge(spans)) if spans else None
+        self._apply_absence(spanned)
+        self._apply_absence(searched)
+        return FlagScan(
+            [FlagMatch(flag, spans) for flag in self.flags if (spans := spanned[flag.id]) is not None],
+            [searched[flag_id] is not None for flag_id in self.ids],
+        )
+
     def find_folded(self, folded: MappedText) -> list[FlagMatch]:
         """Every flag that fires in an already folded ad, with its spans, in the order of ``ids``."""
-        found: dict[str, object] = {}
-        for flag in self.flags:
-            match = flag.find(folded)
-            found[flag.id] = match.spans if match else None
-        self._apply_absence(found)
-        return [FlagMatch(flag, spans) for flag in self.flags if (spans := found[flag.id]) is not None]
+        return self.scan(folded).matches
 
     def find(self, text: str) -> list[FlagMatch]:
         """Every flag that fires in the ad, in the order of ``ids``."""
