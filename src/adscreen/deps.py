@@ -1,4 +1,8 @@
-"""FastAPI dependencies shared by the API routes and the web form: the scorer and the settings built at start-up."""
+"""FastAPI dependencies shared by the API routes and the web form: the scorer and the settings built at start-up.
+
+They are ``async`` because they only read app state: FastAPI runs a plain ``def``
+dependency in its thread pool, a hop that costs more than scoring a short ad.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,11 @@ from adscreen.config import Settings
 from adscreen.scoring import Scorer
 
 
-def get_scorer(request: Request) -> Scorer:
+async def get_scorer(request: Request) -> Scorer:
     return request.app.state.scorer
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
