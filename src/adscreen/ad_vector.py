@@ -68,6 +68,7 @@ class AdVector:
 
 class _Block(NamedTuple):
     start: int
+    stop: int  # one past its last column
     vectorizer: TfidfVectorizer | None  # None: the red-flag indicators, passed through
     flag_positions: list[int]
     # The fitted vocabulary mapped to columns of the whole row, as plain ints (numpy integers count slower).
@@ -87,11 +88,12 @@ class AdVectorizer:
             if isinstance(transformer, TfidfVectorizer):
                 _check_vectorizer(name, transformer)
                 vocabulary = {term: start + int(column) for term, column in transformer.vocabulary_.items()}
-                self.blocks.append(_Block(start, transformer, [], vocabulary))
+                self.blocks.append(_Block(start, start + len(transformer.idf_), transformer, [], vocabulary))
             elif transformer == "passthrough" or (
                 isinstance(transformer, FunctionTransformer) and transformer.func is None
             ):
-                self.blocks.append(_Block(start, None, [flag_columns.index(column) for column in columns], {}))
+                positions = [flag_columns.index(column) for column in columns]
+                self.blocks.append(_Block(start, start + len(columns), None, positions, {}))
                 self.flag_columns.update({start + offset: column for offset, column in enumerate(columns)})
             else:
                 raise ModelIntegrityError(f"feature block {name!r} is {type(transformer).__name__}, not supported")
@@ -156,16 +158,17 @@ class AdVectorizer:
             occurrences[match.group()].append(match.span())
         words: list[Word] = []
         columns: list[int] = []
-        owners: list[int] = []
-        for index, (word, spans) in enumerate(occurrences.items()):
+        found_per_word: list[int] = []
+        for word, spans in occurrences.items():
             found = [column for column in map(vocabulary.get, _char_wb_ngrams(word, low, high)) if column is not None]
             columns.extend(found)
-            owners.extend([index] * len(found))
+            found_per_word.append(len(found))
             core = _TOKEN.search(word)
             words.append(Word(core.group() if core else word, spans, bool(found)))
         column_array = np.array(columns, dtype=np.int64)
+        owners = np.repeat(np.arange(len(words)), found_per_word)
         order = np.argsort(column_array, kind="stable")
-        return words, column_array[order], np.array(owners, dtype=np.int64)[order]
+        return words, column_array[order], owners[order]
 
 
 def _analyzer(block: _Block) -> str | None:

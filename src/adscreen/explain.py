@@ -11,12 +11,13 @@ terms, flags and the remainder always add up to the decision value.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 
-from adscreen.ad_vector import AdVectorizer
+from adscreen.ad_vector import AdVector, AdVectorizer
 from adscreen.features import FLAG_PREFIX
 from adscreen.model import AdModel
 from adscreen.text import MappedText, fold, tokenise_folded
@@ -86,30 +87,23 @@ class Explainer:
         vector = self.vectorizer.vectorize(normalised.text, fired)
         contributions = vector.values * self.weights[vector.indices]
         decision = self.intercept + float(contributions.sum())
-        # A character n-gram's contribution is shared equally by its occurrences, each credited to its word.
-        shares = contributions[np.searchsorted(vector.indices, vector.char_columns)] / vector.char_totals
-        owners = [vector.words[word] for word in vector.char_words.tolist()]
-        char_credits = list(
-            zip([word.key for word in owners], [len(word.spans) for word in owners], shares.tolist(), strict=True)
-        )
+        indices, values = vector.indices.tolist(), contributions.tolist()
         term_weight: dict[str, float] = defaultdict(float)
         term_spans: dict[str, set[tuple[int, int]]] = defaultdict(set)
         flag_weights: dict[str, float] = {}
-        # One addition per occurrence, in the order of the features, so that every sum is the reference's to the bit.
-        for index, contribution in zip(vector.indices.tolist(), contributions.tolist(), strict=True):
-            if index in self._word_terms:
-                term = self._word_terms[index]
-                term_weight[term] += contribution
-                term_spans[term].update(normalised.original_span(*span) for span in vector.word_spans[index])
-            elif index in self._flag_ids:
-                flag_weights[self._flag_ids[index]] = contribution
-            elif char_credits:  # the character block's columns are contiguous: credit them all at its first
-                for key, times, share in char_credits:
-                    weight = term_weight[key]
-                    for _ in range(times):
-                        weight += share
-                    term_weight[key] = weight
-                char_credits = ()
+        # Feature by feature in the row's order, one addition per occurrence: every sum is the reference's to the bit.
+        for block in self.vectorizer.blocks:
+            first, stop = bisect_left(indices, block.start), bisect_left(indices, block.stop)
+            features = zip(indices[first:stop], values[first:stop], strict=True)
+            if block is self.vectorizer.word:
+                for index, contribution in features:
+                    term = self._word_terms[index]
+                    term_weight[term] += contribution
+                    term_spans[term].update(normalised.original_span(*span) for span in vector.word_spans[index])
+            elif block is self.vectorizer.char:
+                self._credit_words(vector, contributions, term_weight)
+            else:
+                flag_weights.update((self._flag_ids[index], contribution) for index, contribution in features)
         for word in vector.words:
             if word.in_vocabulary:
                 term_spans[word.key].update(normalised.original_span(*span) for span in word.spans)
@@ -118,6 +112,22 @@ class Explainer:
             for key, weight in sorted(term_weight.items(), key=lambda item: -item[1])
         ]
         return Explanation(self.intercept, decision, terms, flag_weights)
+
+    @staticmethod
+    def _credit_words(vector: AdVector, contributions: np.ndarray, term_weight: dict[str, float]) -> None:
+        """Share each character n-gram's contribution equally among its occurrences, each credited to its word."""
+        shares = contributions[np.searchsorted(vector.indices, vector.char_columns)] / vector.char_totals
+        keys = [word.key for word in vector.words]
+        repeats = [len(word.spans) for word in vector.words]
+        for word, share in zip(vector.char_words.tolist(), shares.tolist(), strict=True):
+            key = keys[word]
+            if repeats[word] == 1:
+                term_weight[key] += share
+            else:
+                weight = term_weight[key]
+                for _ in range(repeats[word]):
+                    weight += share
+                term_weight[key] = weight
 
 
 def explain(model: AdModel, text: str) -> Explanation:
