@@ -5,6 +5,10 @@ requests per level (and stops a level after a time limit), and prints p50/p95/p9
 latency and requests per second. Target: p99 under 50 ms for a typical ad at
 concurrency 8 on a 2-core machine.
 
+The client runs on the same machine and takes CPU from the server, so a last row
+times ``GET /healthz`` (no scoring) at the highest level: the floor that the client,
+the loopback and the HTTP stack set on this machine, whatever scoring costs.
+
 Usage: .venv/bin/python benchmarks/api_latency.py [--requests 400] [--levels 1,4,8] [--seconds 60]
 """
 
@@ -33,7 +37,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def run_level(base: str, concurrency: int, total: int, seconds: float) -> tuple[np.ndarray, float]:
+async def run_level(
+    base: str, concurrency: int, total: int, seconds: float, score: bool = True
+) -> tuple[np.ndarray, float]:
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
     remaining = iter(range(total))
@@ -44,7 +50,10 @@ async def run_level(base: str, concurrency: int, total: int, seconds: float) -> 
                 if time.monotonic() > deadline:
                     return
                 start = time.perf_counter()
-                response = await client.post("/v1/score", json={"text": TYPICAL_AD, "country": "BY"})
+                if score:
+                    response = await client.post("/v1/score", json={"text": TYPICAL_AD, "country": "BY"})
+                else:
+                    response = await client.get("/healthz")
                 latencies.append(time.perf_counter() - start)
                 response.raise_for_status()
 
@@ -60,12 +69,15 @@ def main() -> None:
     parser.add_argument("--levels", default="1,4,8", help="comma-separated concurrency levels")
     parser.add_argument("--seconds", type=float, default=60, help="time limit per level")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server worker processes")
+    parser.add_argument("--log-level", default="warning", help="server log level (info logs every request)")
     arguments = parser.parse_args()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "adscreen.cli", "serve", "--port", str(port), "--workers", str(arguments.workers)],
-        env={**os.environ, "ADSCREEN_LOG": "warning"},
+        [
+            *(sys.executable, "-m", "adscreen.cli", "serve", "--port", str(port)),
+            *("--workers", str(arguments.workers), "--log-level", arguments.log_level),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -80,11 +92,16 @@ def main() -> None:
             raise SystemExit("the server did not start")
         asyncio.run(run_level(base, 1, 20, 10))  # warm-up
         print(f"server workers: {arguments.workers}; ad of {len(TYPICAL_AD)} characters")
-        print(f"{'concurrency':>11} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}")
-        for level in (int(value) for value in arguments.levels.split(",")):
-            latencies, rate = asyncio.run(run_level(base, level, arguments.requests, arguments.seconds))
+        print(
+            f"{'route':>12} {'concurrency':>11} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}"
+        )
+        levels = [int(value) for value in arguments.levels.split(",")]
+        for route, level in [*(("/v1/score", level) for level in levels), ("/healthz", max(levels))]:
+            latencies, rate = asyncio.run(
+                run_level(base, level, arguments.requests, arguments.seconds, score=route == "/v1/score")
+            )
             p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
-            print(f"{level:>11} {len(latencies):>8} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {rate:>8.1f}")
+            print(f"{route:>12} {level:>11} {len(latencies):>8} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {rate:>8.1f}")
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from adscreen.errors import RuleConfigError
-from adscreen.redflags import LANGUAGES, compile_patterns, load_flags, split_alternatives
+from adscreen.redflags import LANGUAGES, load_flags
+from adscreen.regex_union import compile_patterns, split_alternatives
 
 FLAGS = load_flags()
 TAXONOMY = {

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -399,12 +400,26 @@ def feedback_export(
     out.print(f"wrote {rows} corrections to {escape(str(output))}")
 
 
+class LogLevel(StrEnum):
+    """Levels uvicorn accepts."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+
+
 @app.command()
 @handles_errors
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes; scoring is CPU-bound, so one per core.")] = 1,
+    log_level: Annotated[LogLevel, typer.Option(help="Server log level.")] = LogLevel.info,
+    access_log: Annotated[
+        bool, typer.Option(help="Log one line per request (method, path, status; never the ad).")
+    ] = True,
 ) -> None:
     """Serve the API and the web form; a model promoted or rolled back meanwhile is picked up without a restart.
 
@@ -417,10 +432,12 @@ def serve(
     settings = Settings()
     settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
     err.print(f"adscreen serving on http://{settings.host}:{settings.port}/ (API docs at /docs)")
+    # uvicorn picks uvloop and httptools, installed with adscreen, where the platform has them.
+    options = {"host": settings.host, "port": settings.port, "log_level": log_level.value, "access_log": access_log}
     if workers > 1:  # each worker process builds its own app (and loads the model) from ADSCREEN_* settings
-        uvicorn.run("adscreen.api:create_app", factory=True, host=settings.host, port=settings.port, workers=workers)
+        uvicorn.run("adscreen.api:create_app", factory=True, workers=workers, **options)
     else:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=True)
+        uvicorn.run(create_app(settings), **options)
 
 
 # --- Before and after training: validate the data, compare two models. ---

@@ -1,7 +1,9 @@
 """FastAPI dependencies shared by the API routes and the web form: the scorer, the settings and the feedback store.
 
 ``ScorerDep`` asks the app's ``ScorerSource`` once per request (FastAPI caches a dependency
-within a request), so a model reloaded meanwhile never changes a request half-way.
+within a request), so a model reloaded meanwhile never changes a request half-way. They are
+``async`` because they only read app state: FastAPI runs a plain ``def`` dependency in its
+thread pool, a hop that costs more than scoring a short ad.
 """
 
 from __future__ import annotations
@@ -16,19 +18,19 @@ from adscreen.scorer_source import ScorerSource
 from adscreen.scoring import Scorer
 
 
-def get_scorer_source(request: Request) -> ScorerSource:
+async def get_scorer_source(request: Request) -> ScorerSource:
     return request.app.state.scorer_source
 
 
-def get_scorer(request: Request) -> Scorer:
-    return get_scorer_source(request).current()
+async def get_scorer(request: Request) -> Scorer:
+    return request.app.state.scorer_source.current()
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_feedback_store(request: Request) -> FeedbackStore:
+async def get_feedback_store(request: Request) -> FeedbackStore:
     return request.app.state.feedback_store
 
 

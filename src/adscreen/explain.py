@@ -11,18 +11,19 @@ terms, flags and the remainder always add up to the decision value.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 
-from adscreen.features import FLAG_PREFIX, transform_features
+from adscreen.ad_vector import AdVector, AdVectorizer
+from adscreen.features import FLAG_PREFIX
 from adscreen.model import AdModel
 from adscreen.text import MappedText, fold, tokenise_folded
 
 TOP_RAISING = 6
 TOP_LOWERING = 4
-_TOKEN = re.compile(r"(?u)\b\w+\b")
 _NUMBER_TOKEN = re.compile(r"(?:_num\d_\s*)+")
 
 
@@ -61,87 +62,76 @@ def _readable(key: str) -> bool:
     return len(key) >= 3 and not _NUMBER_TOKEN.fullmatch(key)
 
 
-def _word_spans(normalised: MappedText) -> dict[str, list[tuple[int, int]]]:
-    """Every word n-gram (n = 1, 2) of the normalised text with its spans in the original."""
-    tokens = [(match.group(), match.start(), match.end()) for match in _TOKEN.finditer(normalised.text)]
-    spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for index, (token, start, end) in enumerate(tokens):
-        spans[token].append(normalised.original_span(start, end))
-        if index + 1 < len(tokens):
-            following, _, following_end = tokens[index + 1]
-            spans[f"{token} {following}"].append(normalised.original_span(start, following_end))
-    return spans
+class Explainer:
+    """Explanations of one model's decisions: built once per model (it indexes the vocabularies), then one call per ad."""
+
+    def __init__(self, model: AdModel) -> None:
+        pipeline = model.pipeline
+        features = pipeline.named_steps["features"]
+        classifier = pipeline.named_steps["classifier"]
+        self.vectorizer = AdVectorizer(features, pipeline.named_steps["prepare"].flag_columns())
+        self.weights = classifier.coef_[0]
+        self.intercept = float(classifier.intercept_[0])
+        self._word_terms = {column: term for term, column in self.vectorizer.word.vocabulary.items()}
+        self._flag_ids = {
+            column: name.removeprefix(FLAG_PREFIX) for column, name in self.vectorizer.flag_columns.items()
+        }
+
+    def explain(self, normalised: MappedText, fired: list[bool]) -> Explanation:
+        """Every feature's contribution to this ad's decision value, grouped into terms.
+
+        ``normalised`` is the ad as the model sees it (``adscreen.text.normalise``) and
+        ``fired`` its red flags in the model's order. Sums are added up one term at a
+        time in the order of the features, so the weights are reproducible to the last bit.
+        """
+        vector = self.vectorizer.vectorize(normalised.text, fired)
+        contributions = vector.values * self.weights[vector.indices]
+        decision = self.intercept + float(contributions.sum())
+        indices, values = vector.indices.tolist(), contributions.tolist()
+        term_weight: dict[str, float] = defaultdict(float)
+        term_spans: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        flag_weights: dict[str, float] = {}
+        # Feature by feature in the row's order, one addition per occurrence: every sum is the reference's to the bit.
+        for block in self.vectorizer.blocks:
+            first, stop = bisect_left(indices, block.start), bisect_left(indices, block.stop)
+            features = zip(indices[first:stop], values[first:stop], strict=True)
+            if block is self.vectorizer.word:
+                for index, contribution in features:
+                    term = self._word_terms[index]
+                    term_weight[term] += contribution
+                    term_spans[term].update(normalised.original_span(*span) for span in vector.word_spans[index])
+            elif block is self.vectorizer.char:
+                self._credit_words(vector, contributions, term_weight)
+            else:
+                flag_weights.update((self._flag_ids[index], contribution) for index, contribution in features)
+        for word in vector.words:
+            if word.in_vocabulary:
+                term_spans[word.key].update(normalised.original_span(*span) for span in word.spans)
+        terms = [
+            Term(key, weight, tuple(sorted(term_spans[key])))
+            for key, weight in sorted(term_weight.items(), key=lambda item: -item[1])
+        ]
+        return Explanation(self.intercept, decision, terms, flag_weights)
+
+    @staticmethod
+    def _credit_words(vector: AdVector, contributions: np.ndarray, term_weight: dict[str, float]) -> None:
+        """Share each character n-gram's contribution equally among its occurrences, each credited to its word."""
+        shares = contributions[np.searchsorted(vector.indices, vector.char_columns)] / vector.char_totals
+        keys = [word.key for word in vector.words]
+        repeats = [len(word.spans) for word in vector.words]
+        for word, share in zip(vector.char_words.tolist(), shares.tolist(), strict=True):
+            key = keys[word]
+            if repeats[word] == 1:
+                term_weight[key] += share
+            else:
+                weight = term_weight[key]
+                for _ in range(repeats[word]):
+                    weight += share
+                term_weight[key] = weight
 
 
-def _char_words(
-    normalised: MappedText, ngram_range: tuple[int, int]
-) -> dict[str, tuple[list[tuple[int, int]], list[str]]]:
-    """For each char_wb n-gram: the spans of the words it occurs in (one entry per occurrence), and those words."""
-    occurrences: dict[str, tuple[list[tuple[int, int]], list[str]]] = defaultdict(lambda: ([], []))
-    low, high = ngram_range
-    for match in re.finditer(r"\S+", normalised.text):
-        word = match.group()
-        padded = f" {word} "
-        core = _TOKEN.search(word)
-        key = core.group() if core else word
-        span = normalised.original_span(match.start(), match.end())
-        for size in range(low, high + 1):
-            for offset in range(len(padded) - size + 1):
-                gram = padded[offset : offset + size]
-                occurrences[gram][0].append(span)
-                occurrences[gram][1].append(key)
-            if len(padded) < size:
-                break
-    return occurrences
-
-
-def feature_names(model: AdModel) -> np.ndarray:
-    """The names of the model's features (slow to build: compute once per model and pass to ``explain``)."""
-    return model.pipeline.named_steps["features"].get_feature_names_out()
-
-
-def explain(model: AdModel, text: str, names: np.ndarray | None = None) -> Explanation:
-    """Every feature's contribution to this ad's decision value, grouped into terms."""
-    pipeline = model.pipeline
-    prepared = pipeline.named_steps["prepare"].transform([text])
-    features = pipeline.named_steps["features"]
-    classifier = pipeline.named_steps["classifier"]
-    row = transform_features(features, prepared)
-    names = feature_names(model) if names is None else names
-    weights = classifier.coef_[0]
-    contributions = row.data * weights[row.indices]
-    intercept = float(classifier.intercept_[0])
-    decision = intercept + float(contributions.sum())
-
-    normalised = tokenise_folded(fold(text))
-    word_spans = _word_spans(normalised)
-    char_vectorizer = features.named_transformers_["char"]
-    char_words = _char_words(normalised, char_vectorizer.ngram_range)
-    term_weight: dict[str, float] = defaultdict(float)
-    term_spans: dict[str, set[tuple[int, int]]] = defaultdict(set)
-    flag_weights: dict[str, float] = {}
-    for index, contribution in zip(row.indices, contributions, strict=True):
-        block, _, feature = str(names[index]).partition("__")
-        if block == "flags":
-            flag_weights[feature.removeprefix(FLAG_PREFIX)] = float(contribution)
-        elif block == "word":
-            term_weight[feature] += float(contribution)
-            term_spans[feature].update(word_spans.get(feature, ()))
-        else:
-            spans, words = char_words.get(feature, ([], []))
-            if not spans:
-                term_weight["…"] += float(contribution)
-                continue
-            share = float(contribution) / len(spans)
-            for span, word in zip(spans, words, strict=True):
-                term_weight[word] += share
-                term_spans[word].add(span)
-    terms = [
-        Term(key, weight, tuple(sorted(term_spans[key])))
-        for key, weight in sorted(term_weight.items(), key=lambda item: -item[1])
-        if key != "…"
-    ]
-    leftover = term_weight.get("…", 0.0)
-    if leftover:
-        terms.append(Term("…", leftover, ()))
-    return Explanation(intercept, decision, terms, flag_weights)
+def explain(model: AdModel, text: str) -> Explanation:
+    """The explanation of one ad (indexes the model first: to explain many ads, keep one ``Explainer``)."""
+    folded = fold(text)
+    fired = model.pipeline.named_steps["prepare"].flags.fired(folded)
+    return Explainer(model).explain(tokenise_folded(folded), fired)

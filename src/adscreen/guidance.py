@@ -21,6 +21,7 @@ from adscreen.datafiles import read_yaml, validated
 from adscreen.errors import RuleConfigError
 from adscreen.localized import UI_LANGUAGES, Localized
 from adscreen.paths import DATA_DIR
+from adscreen.regex_union import compile_patterns
 from adscreen.text import MappedText, fold_pattern
 
 Verdict = Literal["VERIFIED", "VERIFIED-DATED", "UNVERIFIED", "DERIVED", "DEAD"]
@@ -113,7 +114,7 @@ class Guide:
         compiled = {}
         for code, destination in self.destinations.items():
             try:
-                compiled[code] = re.compile("|".join(f"(?:{fold_pattern(p)})" for p in destination.patterns), re.I)
+                compiled[code] = compile_patterns([fold_pattern(p) for p in destination.patterns], re.I)
             except re.error as error:
                 raise RuleConfigError(f"destinations.yaml: {code}: {error}") from None
         return compiled

@@ -20,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy import special
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
@@ -70,7 +71,10 @@ class AdModel:
         return self.pipeline.named_steps["classifier"].decision_function(matrix)
 
     def calibrate(self, decisions: np.ndarray) -> np.ndarray:
-        return self.calibrator.predict_proba(np.asarray(decisions, dtype=float).reshape(-1, 1))[:, 1]
+        """The calibrator's ``predict_proba(...)[:, 1]``, computed with the same operations minus
+        sklearn's input checks, which cost more than the arithmetic when scoring one ad."""
+        column = np.asarray(decisions, dtype=float).reshape(-1, 1)
+        return special.expit((column @ self.calibrator.coef_.T + self.calibrator.intercept_).reshape(-1))
 
     def risk(self, texts: list[str]) -> np.ndarray:
         """Calibrated probability that each ad is a scam or lure."""

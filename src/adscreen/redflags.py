@@ -22,6 +22,7 @@ from adscreen.datafiles import read_yaml, validated
 from adscreen.errors import RuleConfigError
 from adscreen.localized import Localized
 from adscreen.paths import REDFLAGS_DIR
+from adscreen.regex_union import compile_patterns
 from adscreen.text import MappedText, fold, fold_pattern
 
 LANGUAGES = ("ru", "be", "uk", "pl", "en")
@@ -80,12 +81,13 @@ class RedFlag:
     def id(self) -> str:
         return self.spec.id
 
-    def find(self, folded: MappedText) -> FlagMatch | None:
-        """The flag's match in an already folded text, or None."""
-        spans = [
-            folded.original_span(m.start(), m.end()) for m in self.regex.finditer(folded.text) if m.end() > m.start()
-        ]
-        return FlagMatch(self, tuple(_merge(spans))) if spans else None
+
+@dataclass(frozen=True)
+class FlagScan:
+    """The flags of one ad: those that fire, with spans, and the model's 0/1 indicators in the order of ``ids``."""
+
+    matches: list[FlagMatch]
+    fired: list[bool]
 
 
 def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -109,53 +111,6 @@ def lower_pattern(pattern: str) -> str:
         chars.append(char if escaped else char.lower())
         escaped = char == "\\" and not escaped
     return "".join(chars)
-
-
-def split_alternatives(pattern: str) -> list[str]:
-    """The top-level alternatives of a regex: ``a|(b|c)|[|]`` -> ``a``, ``(b|c)``, ``[|]``."""
-    parts, depth, in_class, escaped, start = [], 0, False, False, 0
-    for index, char in enumerate(pattern):
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            parts.append(pattern[start:index])
-            start = index + 1
-    parts.append(pattern[start:])
-    return parts
-
-
-# Lookbehinds in front of a word boundary: "(?<!без\s)\bжильё" is "\b(?<!без\s)жильё".
-_LEADING_LOOKBEHINDS = re.compile(r"^((?:\(\?<[!=](?:[^()\\]|\\.)*\))*)\\b")
-
-
-def compile_patterns(patterns: list[str]) -> re.Pattern[str]:
-    """One regex for many patterns, fast on long texts.
-
-    Alternatives that start at a word boundary share one leading ``\\b``, so the
-    engine rejects a position inside a word once instead of once per alternative.
-    """
-    at_word_start, anywhere = [], []
-    for pattern in patterns:
-        for alternative in split_alternatives(pattern):
-            match = _LEADING_LOOKBEHINDS.match(alternative)
-            if match:
-                at_word_start.append(match.group(1) + alternative[match.end() :])
-            else:
-                anywhere.append(alternative)
-    parts = [f"(?:{p})" for p in anywhere]
-    if at_word_start:
-        parts.insert(0, "\\b(?:" + "|".join(f"(?:{p})" for p in at_word_start) + ")")
-    return re.compile("|".join(parts))
 
 
 def build_flag(spec: FlagSpec, source: str) -> RedFlag:
@@ -226,14 +181,25 @@ class FlagSet:
             if found[flag.id] is None and absent and all(found[other] is None for other in absent):
                 found[flag.id] = ()
 
+    def scan(self, folded: MappedText) -> FlagScan:
+        """Every flag that fires in an already folded ad, with its spans, and the model's indicators: one pass."""
+        spanned: dict[str, object] = {}
+        searched: dict[str, object] = {}
+        for flag in self.flags:
+            matches = list(flag.regex.finditer(folded.text))
+            searched[flag.id] = True if matches else None  # what ``fired`` finds with ``search``
+            spans = [folded.original_span(m.start(), m.end()) for m in matches if m.end() > m.start()]
+            spanned[flag.id] = tuple(_merge(spans)) if spans else None
+        self._apply_absence(spanned)
+        self._apply_absence(searched)
+        return FlagScan(
+            [FlagMatch(flag, spans) for flag in self.flags if (spans := spanned[flag.id]) is not None],
+            [searched[flag_id] is not None for flag_id in self.ids],
+        )
+
     def find_folded(self, folded: MappedText) -> list[FlagMatch]:
         """Every flag that fires in an already folded ad, with its spans, in the order of ``ids``."""
-        found: dict[str, object] = {}
-        for flag in self.flags:
-            match = flag.find(folded)
-            found[flag.id] = match.spans if match else None
-        self._apply_absence(found)
-        return [FlagMatch(flag, spans) for flag in self.flags if (spans := found[flag.id]) is not None]
+        return self.scan(folded).matches
 
     def find(self, text: str) -> list[FlagMatch]:
         """Every flag that fires in the ad, in the order of ``ids``."""

@@ -13,14 +13,14 @@ import numpy as np
 
 from adscreen.contacts import extract as extract_contacts
 from adscreen.errors import InputError, InputTooLarge
-from adscreen.explain import explain, feature_names
+from adscreen.explain import Explainer
 from adscreen.guidance import Guide
 from adscreen.indicators import default_indicators
 from adscreen.language import detect_language
 from adscreen.localized import UI_LANGUAGES
 from adscreen.redflags import FlagMatch
 from adscreen.registry import LoadedModel
-from adscreen.text import fold
+from adscreen.text import fold, tokenise_folded
 
 MAX_AD_CHARS = 20_000
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -57,7 +57,7 @@ class Scorer:
         prepare = loaded.model.pipeline.named_steps["prepare"]
         self.flags = prepare.flags
         self._raising = [flag.spec.effect == "raises" for flag in self.flags.flags]
-        self._feature_names = feature_names(loaded.model)
+        self.explainer = Explainer(loaded.model)
 
     @property
     def model_info(self) -> dict:
@@ -67,15 +67,16 @@ class Scorer:
         """Risk, band, label, red flags, top terms, guidance and language of one ad."""
         text = check_text(text, self.max_chars)
         model = self.loaded.model
-        explanation = explain(model, text, self._feature_names)
+        folded = fold(text)  # once: flags, features and destinations all read it
+        flags = self.flags.scan(folded)
+        matches = flags.matches
+        explanation = self.explainer.explain(tokenise_folded(folded), flags.fired)
         risk = float(model.calibrate(np.array([explanation.decision]))[0])
         band = model.bands.of(risk)
         language = detect_language(text)
         shown_language = (
             ui_language if ui_language in UI_LANGUAGES else (language if language in UI_LANGUAGES else "en")
         )
-        folded = fold(text)
-        matches = self.flags.find_folded(folded)
         shown_terms = explanation.top_terms()
         return {
             "risk": round(risk, 4),

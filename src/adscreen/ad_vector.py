@@ -1,0 +1,221 @@
+"""The model's feature row of one ad, computed straight from the fitted vocabularies.
+
+``transform_features`` runs the fitted feature union: right for batches, but for one
+ad most of its time goes to input checks, pandas and sklearn's per-n-gram Python loop.
+``AdVectorizer`` gives the same row (the same columns and bit-for-bit the same values:
+same n-grams, same float32 TF-IDF arithmetic, sklearn's own L2 kernel; tests compare
+the two on every sample ad) and, on the way, where each feature occurs in the text,
+which the explanation needs. It supports the feature union ``build_features`` makes
+and refuses any other, so a different model can never be scored wrongly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
+
+from adscreen.errors import ModelIntegrityError
+
+TOKEN_PATTERN = r"(?u)\b\w+\b"
+_TOKEN = re.compile(TOKEN_PATTERN)
+_WORD = re.compile(r"\S+")  # sklearn's char_wb splits with str.split(): the same runs
+# Settings under which sklearn's analyzers reduce to the n-gram loops below.
+_PLAIN_TEXT = {
+    "input": "content",
+    "lowercase": False,
+    "preprocessor": None,
+    "tokenizer": None,
+    "strip_accents": None,
+    "stop_words": None,
+    "binary": False,
+    "norm": "l2",
+    "use_idf": True,
+}
+
+Span = tuple[int, int]
+
+
+class Word(NamedTuple):
+    """A distinct whitespace-separated word of the normalised text: its core token and where it occurs."""
+
+    key: str
+    spans: list[Span]
+    in_vocabulary: bool  # whether any of its n-grams is a feature of the model
+
+
+@dataclass(frozen=True)
+class AdVector:
+    """One ad's feature row, and where its word and character n-grams occur (spans in the normalised text)."""
+
+    indices: np.ndarray
+    values: np.ndarray
+    word_spans: dict[int, list[Span]]  # word n-gram column -> its spans
+    words: list[Word]  # in order of first occurrence
+    # Every occurrence of a character n-gram within a distinct word, sorted by column (then word):
+    # the column, the word (index into ``words``) and how often the column occurs in the whole ad.
+    char_columns: np.ndarray
+    char_words: np.ndarray
+    char_totals: np.ndarray
+
+
+class _Block(NamedTuple):
+    start: int
+    stop: int  # one past its last column
+    vectorizer: TfidfVectorizer | None  # None: the red-flag indicators, passed through
+    flag_positions: list[int]
+    # The fitted vocabulary mapped to columns of the whole row, as plain ints (numpy integers count slower).
+    vocabulary: dict[str, int]
+
+
+class AdVectorizer:
+    """The feature union of a fitted model, one ad at a time (see the module docstring)."""
+
+    def __init__(self, features: ColumnTransformer, flag_columns: list[str]) -> None:
+        self.blocks: list[_Block] = []
+        self.flag_columns: dict[int, str] = {}  # column of the row -> name of the indicator it passes through
+        for name, transformer, columns in features.transformers_:
+            if transformer == "drop":
+                continue
+            start = features.output_indices_[name].start
+            if isinstance(transformer, TfidfVectorizer):
+                _check_vectorizer(name, transformer)
+                vocabulary = {term: start + int(column) for term, column in transformer.vocabulary_.items()}
+                self.blocks.append(_Block(start, start + len(transformer.idf_), transformer, [], vocabulary))
+            elif transformer == "passthrough" or (
+                isinstance(transformer, FunctionTransformer) and transformer.func is None
+            ):
+                positions = [flag_columns.index(column) for column in columns]
+                self.blocks.append(_Block(start, start + len(columns), None, positions, {}))
+                self.flag_columns.update({start + offset: column for offset, column in enumerate(columns)})
+            else:
+                raise ModelIntegrityError(f"feature block {name!r} is {type(transformer).__name__}, not supported")
+        analyzers = sorted(block.vectorizer.analyzer for block in self.blocks if block.vectorizer is not None)
+        if analyzers != ["char_wb", "word"]:
+            raise ModelIntegrityError(f"scoring needs one word and one char_wb TF-IDF block, not {analyzers}")
+        self.word = next(block for block in self.blocks if _analyzer(block) == "word")
+        self.char = next(block for block in self.blocks if _analyzer(block) == "char_wb")
+
+    def vectorize(self, normalised: str, fired: list[bool]) -> AdVector:
+        """The row ``transform_features`` gives for this ad, given its normalised text and red flags."""
+        word_spans = self._word_spans(normalised)
+        words, char_columns, char_words = self._char_ngrams(normalised)
+        # Occurrences of each character n-gram: once per occurrence of each word it is in.
+        repeats = np.array([len(word.spans) for word in words], dtype=np.int64)[char_words]
+        char_indices, starts = np.unique(char_columns, return_index=True)
+        char_counts = np.add.reduceat(repeats, starts) if len(starts) else repeats
+        word_indices = np.array(sorted(word_spans), dtype=np.int64)
+        indices, values = [], []
+        for block in self.blocks:
+            if block.vectorizer is None:
+                columns = [block.start + i for i, position in enumerate(block.flag_positions) if fired[position]]
+                indices.append(np.array(columns, dtype=np.int64))
+                values.append(np.ones(len(columns)))
+                continue
+            if block is self.word:
+                block_indices = word_indices
+                counts = np.array([len(word_spans[column]) for column in word_indices.tolist()])
+            else:
+                block_indices, counts = char_indices, char_counts
+            indices.append(block_indices)
+            values.append(_tfidf(block.vectorizer, block_indices - block.start, counts).astype(np.float64))
+        char_totals = char_counts[np.searchsorted(char_indices, char_columns)]
+        return AdVector(
+            np.concatenate(indices), np.concatenate(values), word_spans, words, char_columns, char_words, char_totals
+        )
+
+    def _word_spans(self, text: str) -> dict[int, list[Span]]:
+        """The word n-grams in the vocabulary, by column, with the span of each occurrence."""
+        vocabulary = self.word.vocabulary
+        low, high = self.word.vectorizer.ngram_range
+        tokens = [(match.group(), match.start(), match.end()) for match in _TOKEN.finditer(text)]
+        spans: dict[int, list[Span]] = defaultdict(list)
+        for size in range(low, high + 1):
+            for first in range(len(tokens) - size + 1):
+                last = first + size - 1
+                gram = " ".join(token for token, _, _ in tokens[first : last + 1]) if size > 1 else tokens[first][0]
+                column = vocabulary.get(gram)
+                if column is not None:
+                    spans[column].append((tokens[first][1], tokens[last][2]))
+        return spans
+
+    def _char_ngrams(self, text: str) -> tuple[list[Word], np.ndarray, np.ndarray]:
+        """The distinct words, and every in-vocabulary char_wb n-gram of each as (column, word), sorted by column.
+
+        Each distinct word is cut into n-grams once, however often it occurs.
+        """
+        vocabulary = self.char.vocabulary
+        low, high = self.char.vectorizer.ngram_range
+        occurrences: dict[str, list[Span]] = defaultdict(list)
+        for match in _WORD.finditer(text):
+            occurrences[match.group()].append(match.span())
+        words: list[Word] = []
+        columns: list[int] = []
+        found_per_word: list[int] = []
+        for word, spans in occurrences.items():
+            found = [column for column in map(vocabulary.get, _char_wb_ngrams(word, low, high)) if column is not None]
+            columns.extend(found)
+            found_per_word.append(len(found))
+            core = _TOKEN.search(word)
+            words.append(Word(core.group() if core else word, spans, bool(found)))
+        column_array = np.array(columns, dtype=np.int64)
+        owners = np.repeat(np.arange(len(words)), found_per_word)
+        order = np.argsort(column_array, kind="stable")
+        return words, column_array[order], owners[order]
+
+
+def _analyzer(block: _Block) -> str | None:
+    return block.vectorizer.analyzer if block.vectorizer is not None else None
+
+
+def _check_vectorizer(name: str, vectorizer: TfidfVectorizer) -> None:
+    params = vectorizer.get_params()
+    expected = {**_PLAIN_TEXT, "analyzer": params["analyzer"]}
+    if params["analyzer"] == "word":
+        expected["token_pattern"] = TOKEN_PATTERN
+    elif params["analyzer"] != "char_wb":
+        expected["analyzer"] = "word or char_wb"
+    wrong = {key: params[key] for key, value in expected.items() if params[key] != value}
+    if wrong:
+        raise ModelIntegrityError(f"feature block {name!r}: scoring does not support the settings {wrong}")
+
+
+def _char_wb_ngrams(word: str, low: int, high: int) -> list[str]:
+    """sklearn's ``char_wb`` n-grams of one word: padded with spaces; a word shorter than n gives itself once."""
+    padded = f" {word} "
+    length = len(padded)
+    if length <= low:
+        return [padded]
+    return [
+        padded[offset : offset + size]
+        for size in range(low, min(high, length) + 1)
+        for offset in range(length - size + 1)
+    ]
+
+
+class _CsrRow(NamedTuple):
+    """The fields of a one-row CSR matrix that sklearn's in-place L2 kernel reads, without building a scipy matrix."""
+
+    data: np.ndarray
+    shape: tuple[int, int]
+    indices: np.ndarray
+    indptr: np.ndarray
+
+
+def _tfidf(vectorizer: TfidfVectorizer, indices: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``TfidfTransformer.transform`` of one row of counts (``indices`` sorted, local to the block):
+    the same float operations in the same order, and sklearn's own L2 kernel."""
+    values = counts.astype(vectorizer.dtype)
+    if vectorizer.sublinear_tf:
+        np.log(values, values)
+        values += 1.0
+    values *= vectorizer.idf_[indices]
+    inplace_csr_row_normalize_l2(_CsrRow(values, (1, len(vectorizer.idf_)), indices, np.array([0, len(indices)])))
+    return values

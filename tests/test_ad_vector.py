@@ -1,0 +1,191 @@
+"""The one-ad fast path gives exactly what the sklearn pipeline and the straightforward explanation give.
+
+The references below are the reference computations: ``transform_features`` (the fitted
+ColumnTransformer's parts) for the feature row, and the explanation as first written (every
+n-gram of the text located, then matched to the row). The fast path must agree bit for bit.
+"""
+
+import copy
+import re
+from collections import defaultdict
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from adscreen import Scorer
+from adscreen.ad_vector import AdVectorizer, _char_wb_ngrams
+from adscreen.errors import ModelIntegrityError
+from adscreen.explain import Explanation, Term, explain
+from adscreen.features import FLAG_PREFIX, AdPreprocessor, build_features, flag_specs, transform_features
+from adscreen.redflags import load_flags
+from adscreen.sample_ads import read_sample_rows
+from adscreen.text import MappedText, fold, normalise, tokenise_folded
+
+SAMPLE_TEXTS = [row["text"] for row in read_sample_rows()]
+ODD_TEXTS = [
+    "🔥🔥🔥 $$$ !!!",
+    "т е л е г р а м @work_abroad, в т е л е г р а м",
+    "опыт опыт опыт опыта опыт, опыт. ОПЫТ",
+    "a\u2028b\x1cc\xa0d\u3000e\tf\n\ng  h",
+    "123 4567 89 000 1 500 $ 2,000 € +48 600 100 200",
+    "ab abab ababab x y z",
+    "\n\n".join(SAMPLE_TEXTS)[:20_000],
+]
+_TOKEN = re.compile(r"(?u)\b\w+\b")
+
+
+class Case(NamedTuple):
+    text: str
+    folded: MappedText
+    fired: list[bool]  # the model's indicators, as the batch path computes them
+    row: object  # the reference row: transform_features on the prepared ad
+
+
+@pytest.fixture(scope="module")
+def cases(scorer: Scorer) -> list[Case]:
+    texts = SAMPLE_TEXTS + ODD_TEXTS
+    pipeline = scorer.loaded.model.pipeline
+    prepared = pipeline.named_steps["prepare"].transform(texts)
+    matrix = transform_features(pipeline.named_steps["features"], prepared)
+    indicators = (prepared.iloc[:, 1:].to_numpy() > 0).tolist()
+    return [Case(text, fold(text), indicators[index], matrix[index]) for index, text in enumerate(texts)]
+
+
+def test_the_fast_row_is_the_pipelines_row_bit_for_bit(scorer: Scorer, cases: list[Case]) -> None:
+    for case in cases:
+        vector = scorer.explainer.vectorizer.vectorize(tokenise_folded(case.folded).text, case.fired)
+        assert np.array_equal(vector.indices, case.row.indices), case.text[:80]
+        assert np.array_equal(vector.values, case.row.data), case.text[:80]
+
+
+def test_one_flag_pass_gives_the_models_indicators(scorer: Scorer, cases: list[Case]) -> None:
+    for case in cases:
+        assert scorer.flags.scan(case.folded).fired == case.fired, case.text[:80]
+
+
+def _reference_word_spans(normalised: MappedText) -> dict[str, list[tuple[int, int]]]:
+    tokens = [(match.group(), match.start(), match.end()) for match in _TOKEN.finditer(normalised.text)]
+    spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for index, (token, start, end) in enumerate(tokens):
+        spans[token].append(normalised.original_span(start, end))
+        if index + 1 < len(tokens):
+            following, _, following_end = tokens[index + 1]
+            spans[f"{token} {following}"].append(normalised.original_span(start, following_end))
+    return spans
+
+
+def _reference_char_words(normalised: MappedText) -> dict[str, tuple[list, list]]:
+    occurrences: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+    for match in re.finditer(r"\S+", normalised.text):
+        word = match.group()
+        padded = f" {word} "
+        core = _TOKEN.search(word)
+        span = normalised.original_span(match.start(), match.end())
+        for size in range(2, 6):
+            for offset in range(len(padded) - size + 1):
+                occurrences[padded[offset : offset + size]][0].append(span)
+                occurrences[padded[offset : offset + size]][1].append(core.group() if core else word)
+    return occurrences
+
+
+def reference_explanation(scorer: Scorer, text: str, row: object, names: np.ndarray) -> Explanation:
+    classifier = scorer.loaded.model.pipeline.named_steps["classifier"]
+    weights = classifier.coef_[0]
+    contributions = row.data * weights[row.indices]
+    intercept = float(classifier.intercept_[0])
+    normalised = normalise(text)
+    word_spans, char_words = _reference_word_spans(normalised), _reference_char_words(normalised)
+    term_weight: dict[str, float] = defaultdict(float)
+    term_spans: dict[str, set] = defaultdict(set)
+    flag_weights = {}
+    for index, contribution in zip(row.indices, contributions, strict=True):
+        block, _, feature = str(names[index]).partition("__")
+        if block == "flags":
+            flag_weights[feature.removeprefix(FLAG_PREFIX)] = float(contribution)
+        elif block == "word":
+            term_weight[feature] += float(contribution)
+            term_spans[feature].update(word_spans.get(feature, ()))
+        else:
+            spans, words = char_words[feature]
+            share = float(contribution) / len(spans)
+            for span, word in zip(spans, words, strict=True):
+                term_weight[word] += share
+                term_spans[word].add(span)
+    terms = [
+        Term(key, weight, tuple(sorted(term_spans[key])))
+        for key, weight in sorted(term_weight.items(), key=lambda item: -item[1])
+    ]
+    return Explanation(intercept, intercept + float(contributions.sum()), terms, flag_weights)
+
+
+def test_the_fast_explanation_is_the_reference_one_exactly(scorer: Scorer, cases: list[Case]) -> None:
+    names = scorer.loaded.model.pipeline.named_steps["features"].get_feature_names_out()
+    for case in cases[::3] + cases[-len(ODD_TEXTS) :]:  # every third sample ad (the reference is slow), the odd ones
+        fast = scorer.explainer.explain(tokenise_folded(case.folded), case.fired)
+        assert fast == reference_explanation(scorer, case.text, case.row, names), case.text[:80]
+
+
+def test_scores_agree_with_the_full_sklearn_pipeline(scorer: Scorer) -> None:
+    model = scorer.loaded.model
+    texts = SAMPLE_TEXTS[::20] + ODD_TEXTS
+    prepared = model.pipeline.named_steps["prepare"].transform(texts)
+    decisions = model.pipeline.named_steps["classifier"].decision_function(
+        model.pipeline.named_steps["features"].transform(prepared)
+    )
+    for text, decision in zip(texts, decisions, strict=True):
+        result = scorer.score(text)
+        assert result["contributions"]["decision"] == pytest.approx(decision, abs=5e-7)
+        risk = float(model.calibrate(np.array([decision]))[0])
+        assert (result["risk"], result["band"]) == (round(risk, 4), model.bands.of(risk)), text[:80]
+
+
+def test_the_one_off_explain_function_uses_the_same_path(scorer: Scorer) -> None:
+    text = SAMPLE_TEXTS[0]
+    folded = fold(text)
+    expected = scorer.explainer.explain(tokenise_folded(folded), scorer.flags.fired(folded))
+    assert explain(scorer.loaded.model, text) == expected
+
+
+@pytest.fixture(scope="module")
+def small_features() -> object:
+    """A feature union fitted on a few sample ads, as ``build_features`` makes it."""
+    flags = load_flags()
+    prepared = AdPreprocessor(flag_specs(flags)).transform(SAMPLE_TEXTS[::10])
+    return build_features(flags).fit(prepared), [FLAG_PREFIX + flag_id for flag_id in flags.ids]
+
+
+@pytest.mark.parametrize(
+    ("block", "setting", "value"),
+    [
+        ("word", "lowercase", True),
+        ("char", "analyzer", "char"),
+        ("word", "token_pattern", r"\w\w+"),
+        ("char", "norm", "l1"),
+    ],
+)
+def test_feature_settings_the_fast_path_does_not_reproduce_are_refused(
+    small_features: tuple, block: str, setting: str, value: object
+) -> None:
+    features, flag_columns = small_features
+    AdVectorizer(features, flag_columns)  # the settings build_features uses are fine
+    changed = copy.deepcopy(features)
+    changed.named_transformers_[block].set_params(**{setting: value})
+    with pytest.raises(ModelIntegrityError, match=setting):
+        AdVectorizer(changed, flag_columns)
+
+
+def test_calibration_is_the_calibrators_own_predict_proba(scorer: Scorer) -> None:
+    model = scorer.loaded.model
+    decisions = np.concatenate([np.linspace(-40, 40, 4001), np.random.default_rng(0).normal(0, 8, 1000)])
+    expected = model.calibrator.predict_proba(decisions.reshape(-1, 1))[:, 1]
+    assert np.array_equal(model.calibrate(decisions), expected)
+    assert all(model.calibrate(np.array([value]))[0] == expected[i] for i, value in enumerate(decisions[:50]))
+
+
+@pytest.mark.parametrize("ngram_range", [(2, 5), (1, 3), (4, 6), (6, 8)])
+def test_char_wb_ngrams_are_sklearns(ngram_range: tuple[int, int]) -> None:
+    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range, lowercase=False).build_analyzer()
+    for word in ["a", "ab", "abc", "abcd", "опыта", "_num4_", "x" * 12]:
+        assert _char_wb_ngrams(word, *ngram_range) == analyzer(word)

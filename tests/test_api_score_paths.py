@@ -1,0 +1,64 @@
+"""The lean score route and server options: same results on the event loop and in the thread pool, same headers."""
+
+import json
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from adscreen import Scorer
+from adscreen.api import INLINE_MAX_CHARS, create_app
+from adscreen.cli import app
+from adscreen.config import Settings
+from adscreen.sample_ads import read_sample_rows
+
+SHORT = "Девушки 18-25, работа хостес в Дубае, 3000$ в месяц, билеты оплачиваем, пиши в Telegram @dubai_job"
+LONG = "\n\n".join(row["text"] for row in read_sample_rows()[:12])
+
+
+@pytest.fixture(scope="module")
+def client(scorer: Scorer) -> TestClient:
+    with TestClient(create_app(Settings(max_upload_bytes=200_000), scorer=scorer)) as client:
+        yield client
+
+
+@pytest.mark.parametrize("text", [SHORT, LONG], ids=["scored-inline", "scored-in-a-thread"])
+def test_the_api_returns_the_scorers_result(client: TestClient, scorer: Scorer, text: str) -> None:
+    assert (len(text) <= INLINE_MAX_CHARS) == (text is SHORT)
+    response = client.post("/v1/score", json={"text": text, "country": "PL", "language": "en"})
+    assert response.status_code == 200
+    expected = json.loads(json.dumps(scorer.score(text, country="PL", ui_language="en"), ensure_ascii=False))
+    assert response.json() == expected
+
+
+def test_refused_bodies_and_the_docs_page_get_their_headers(client: TestClient) -> None:
+    refused = client.post("/v1/score", content=b"x" * 200_001, headers={"content-type": "application/json"})
+    assert refused.status_code == 413 and "limit is 200000" in refused.json()["detail"]
+    assert refused.headers["x-frame-options"] == "DENY"
+    docs = client.get("/docs")
+    assert "unsafe-inline" in docs.headers["content-security-policy"]
+    assert docs.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ([], {"workers": None, "log_level": "info", "access_log": True}),
+        (
+            ["--workers", "2", "--log-level", "warning", "--no-access-log"],
+            {"workers": 2, "log_level": "warning", "access_log": False},
+        ),
+    ],
+)
+def test_serve_passes_its_options_to_uvicorn(
+    monkeypatch: pytest.MonkeyPatch, arguments: list[str], expected: dict
+) -> None:
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
+    result = CliRunner().invoke(app, ["serve", "--port", "8123", *arguments])
+    assert result.exit_code == 0, result.output
+    served, options = calls[0]
+    assert options["port"] == 8123
+    assert {key: options.get(key) for key in expected} == expected
+    assert served == "adscreen.api:create_app" if expected["workers"] else not isinstance(served, str)

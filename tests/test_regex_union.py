@@ -1,0 +1,76 @@
+"""The fast union regex: guards and word-start grouping change how fast it runs, never what it matches."""
+
+import re
+
+import pytest
+
+from adscreen.guidance import load_guide
+from adscreen.redflags import LANGUAGES, load_flags, lower_pattern
+from adscreen.regex_union import compile_patterns, first_char_guard
+from adscreen.sample_ads import read_sample_rows
+from adscreen.text import fold, fold_pattern
+
+FLAGS = load_flags()
+GUIDE = load_guide()
+SAMPLE_ADS = [fold(row["text"]).text for row in read_sample_rows()]
+
+
+def spans(regex: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    return [match.span() for match in regex.finditer(text)]
+
+
+@pytest.mark.parametrize("flag", FLAGS.flags, ids=lambda flag: flag.id)
+def test_each_flag_matches_the_same_spans_with_and_without_guards(flag: object) -> None:
+    patterns = [lower_pattern(fold_pattern(p)) for ps in flag.spec.patterns.values() for p in ps]
+    plain = compile_patterns(patterns, guarded=False)
+    examples = [
+        fold(text).text
+        for language in LANGUAGES
+        for text in (*flag.spec.examples[language].match, *flag.spec.examples[language].no_match)
+    ]
+    for text in SAMPLE_ADS + examples:
+        assert spans(flag.regex, text) == spans(plain, text), text
+
+
+def test_the_costliest_flag_is_guarded() -> None:
+    flag = next(flag for flag in FLAGS.flags if flag.id == "HIGH_PAY_LOW_SKILL")
+    patterns = [lower_pattern(fold_pattern(p)) for ps in flag.spec.patterns.values() for p in ps]
+    assert flag.regex.pattern.count("(?=") > compile_patterns(patterns, guarded=False).pattern.count("(?=")
+
+
+@pytest.mark.parametrize("code", sorted(GUIDE.destinations))
+def test_destinations_start_where_the_plain_case_insensitive_union_starts(code: str) -> None:
+    destination = GUIDE.destinations[code]
+    plain = re.compile("|".join(f"(?:{fold_pattern(p)})" for p in destination.patterns), re.I)
+    fast = GUIDE._destination_regexes[code]
+    for text in SAMPLE_ADS + [fold(example).text for example in destination.examples]:
+        expected, found = plain.search(text), fast.search(text)
+        assert (expected and expected.start()) == (found and found.start()), text
+
+
+def test_a_guard_admits_exactly_the_possible_first_characters() -> None:
+    pattern = r"(?<![\d.,])(?:1[ ,.]?[5-9]\d\d|x?[2-9]\d{3})|(?:usd|\$)\s?\d"
+    guard = re.compile(first_char_guard(pattern))
+    assert {char for char in "0123456789x$ua-" if guard.match(char)} == set("123456789x$u")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"abc|abd",  # starts with a literal: the engine's own quick test is cheaper than a guard
+        r"(?:x\s)?y*",  # can match the empty string
+        r"(a)?\1b",  # starts with a back-reference
+        r"(?i:x)?abc",  # local flags
+    ],
+)
+def test_no_guard_where_it_cannot_help_or_cannot_be_worked_out(pattern: str) -> None:
+    assert first_char_guard(pattern) == ""
+
+
+def test_case_insensitive_guards_keep_the_engines_case_folding() -> None:
+    patterns = [r"(?:\d+\s)?istanbul", r"(?<!x)kelvin|(?:ab)?straße", r"(?:1\s)?ſun"]
+    texts = ["İstanbul", "ıstanbul", "ISTANBUL 3", "Kelvin", "\u212aelvin", "straSSe", "STRASSE", "sun", "SUN", "1 ſun"]
+    guarded, plain = compile_patterns(patterns, re.I), compile_patterns(patterns, re.I, guarded=False)
+    assert guarded.pattern != plain.pattern
+    for text in texts:
+        assert spans(guarded, text) == spans(plain, text), text
