@@ -2,7 +2,8 @@
 
 The new kind is recruitment into online-fraud compounds in South-East Asia, written to look
 like a corporate job ad (``data/retraining/``, see ``data/README.md``): the shipped model
-misses most of it, because a company name and an e-mail address read as safe to it.
+misses most of it, since the rules seldom see a compound's signs and the model reads
+job-board wording as legitimate.
 
 Which model is the honest "current model" to compare against? Not the shipped one: it
 was trained on every sample ad and on EMSCAD, which a fresh clone lacks, so no sample ad
