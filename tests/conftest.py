@@ -28,16 +28,26 @@ def emscad_path() -> Path:
     return EMSCAD
 
 
-@pytest.fixture(scope="session")
-def small_labelled_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every third sample ad of every language, as one JSONL file: small enough to train on in seconds."""
+def _every_third_sample_ad(target: Path, chosen: bool) -> Path:
+    """Every third sample ad of every file (``chosen``), or all the others, as one JSONL file."""
     rows = []
     for path in sorted(SAMPLE_ADS_DIR.glob("*.jsonl")):
         lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        rows.extend(lines[::3])
-    target = tmp_path_factory.mktemp("labelled") / "small.jsonl"
+        rows.extend(row for index, row in enumerate(lines) if (index % 3 == 0) == chosen)
     target.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n", encoding="utf-8")
     return target
+
+
+@pytest.fixture(scope="session")
+def small_labelled_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every third sample ad of every language, as one JSONL file: small enough to train on in seconds."""
+    return _every_third_sample_ad(tmp_path_factory.mktemp("labelled") / "small.jsonl", chosen=True)
+
+
+@pytest.fixture(scope="session")
+def small_held_out_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two thirds of the sample ads that ``small_labelled_file`` leaves out: held out from ``small_model``."""
+    return _every_third_sample_ad(tmp_path_factory.mktemp("labelled") / "held_out.jsonl", chosen=False)
 
 
 @pytest.fixture(scope="session")

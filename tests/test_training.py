@@ -3,9 +3,12 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from adscreen.corpus import read_labelled
 from adscreen.errors import DataFormatError, InputError
+from adscreen.model import threshold_at_false_alarm_rate
 from adscreen.registry import load_model_dir
 from adscreen.training import evaluate, train_to_folder
 
@@ -41,6 +44,31 @@ def test_evaluate_measures_at_the_stored_threshold(small_model: Path, small_labe
     report = evaluate(load_model_dir(small_model), [small_labelled_file])
     assert report["threshold"] == load_model_dir(small_model).model.threshold
     assert report["metrics"]["overall"]["n"] > 100
+
+
+def test_evaluate_reports_the_share_of_legitimate_ads_flagged(small_model: Path, small_labelled_file: Path) -> None:
+    loaded = load_model_dir(small_model)
+    frame = read_labelled([small_labelled_file]).frame
+    legitimate = frame.loc[frame["label"] == 0, "text"]
+    flagged = np.asarray(loaded.model.risk(list(legitimate))) >= loaded.model.threshold
+    assert evaluate(loaded, [small_labelled_file])["false_positive_rate"] == round(flagged.mean(), 4)
+
+
+@pytest.mark.parametrize(
+    ("rate", "threshold"),
+    [(1.0, 0.1), (0.5, 0.5), (0.25, 0.7), (0.0, 0.95)],
+    ids=["every-ad", "half", "one-in-four", "none"],
+)
+def test_threshold_at_a_false_alarm_rate_is_the_lowest_cut_within_it(rate: float, threshold: float) -> None:
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    risks = np.array([0.1, 0.2, 0.6, 0.9, 0.5, 0.7, 0.8, 0.95])
+    assert threshold_at_false_alarm_rate(labels, risks, np.ones(8), rate) == threshold
+
+
+def test_threshold_at_a_false_alarm_rate_counts_weights_and_can_flag_nothing() -> None:
+    labels, risks = np.array([0, 0, 1]), np.array([0.3, 0.8, 0.6])
+    assert threshold_at_false_alarm_rate(labels, risks, np.array([3.0, 1.0, 1.0]), 0.25) == 0.6
+    assert threshold_at_false_alarm_rate(labels, risks, np.array([1.0, 3.0, 1.0]), 0.25) == 1.0
 
 
 def test_one_label_only_is_refused(tmp_path: Path) -> None:

@@ -221,6 +221,16 @@ def train(
     feedback_db: Annotated[
         Path | None, typer.Option("--feedback-db", help="Corrections database to train on (implies --feedback).")
     ] = None,
+    false_alarm_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--false-alarm-rate",
+            min=0.0,
+            max=1.0,
+            help="Set the threshold to flag at most this share of legitimate ads in cross-validation, instead of"
+            " the best F1: e.g. the current model's rate from 'adscreen evaluate', to keep it when retraining.",
+        ),
+    ] = None,
 ) -> None:
     """Train a model from labelled ads and write it with its metadata.
 
@@ -231,7 +241,9 @@ def train(
 
     if feedback or feedback_db:  # first, so a correction wins over the same text with another label elsewhere
         data = [_export_feedback(feedback_db or Settings().feedback_db, output.name), *data]
-    metadata = train_to_folder(data, output, c=c, say=lambda line: err.print(escape(line)))
+    metadata = train_to_folder(
+        data, output, c=c, say=lambda line: err.print(escape(line)), false_alarm_rate=false_alarm_rate
+    )
     test = metadata["metrics"]["test"]
     out.print(f"wrote {output} (threshold {metadata['threshold']}, bands {metadata['bands']})")
     for section in ("overall", "sample_ads", "emscad_real_rate"):
@@ -267,7 +279,10 @@ def evaluate(
     if as_json:
         out.print_json(json.dumps(report, ensure_ascii=False))
         return
-    out.print(f"model {report['model']['name']} ({report['model']['version']}), threshold {report['threshold']}")
+    out.print(
+        f"model {report['model']['name']} ({report['model']['version']}), threshold {report['threshold']},"
+        f" false-alarm rate {report['false_positive_rate']}"
+    )
     for section, m in report["metrics"].items():
         if section == "per_language":
             for language, lm in m.items():

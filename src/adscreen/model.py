@@ -27,7 +27,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 
 from adscreen.features import AdPreprocessor, build_features, drop_stop_words, flag_specs, transform_features
-from adscreen.metrics import real_rate_weights, summary_metrics
+from adscreen.metrics import false_positive_rate, real_rate_weights, summary_metrics
 from adscreen.redflags import FlagSet
 
 Band = Literal["low", "medium", "high"]
@@ -165,6 +165,19 @@ def choose_threshold(labels: np.ndarray, risks: np.ndarray, weights: np.ndarray)
     return best
 
 
+def threshold_at_false_alarm_rate(labels: np.ndarray, risks: np.ndarray, weights: np.ndarray, rate: float) -> float:
+    """The lowest risk cut that flags at most ``rate`` of the (weighted) legitimate ads on held-out risks.
+
+    For retraining at the false-alarm rate an NGO already lives with: on a few hundred ads
+    the best-F1 cut sits on a flat optimum and moves with every ad added, taking the
+    false-alarm rate with it. Above every risk (1.0) when even the highest cut flags too many.
+    """
+    for cut in np.unique(np.round(risks, 4)):  # ascending; the false-alarm rate only falls as the cut rises
+        if false_positive_rate(labels, risks, float(cut), weights) <= rate:
+            return float(cut)
+    return 1.0
+
+
 def choose_bands(labels: np.ndarray, risks: np.ndarray, weights: np.ndarray, threshold: float) -> Bands:
     """Band edges from held-out risks: high where precision is high, low where few scams hide."""
     order = np.sort(np.unique(risks))
@@ -180,8 +193,14 @@ def choose_bands(labels: np.ndarray, risks: np.ndarray, weights: np.ndarray, thr
     return Bands(low=round(min(low, threshold), 4), high=round(max(high, threshold), 4))
 
 
-def train(frame: pd.DataFrame, flags: FlagSet, c: float = REGULARISATION_C) -> TrainingResult:
-    """Train, calibrate and evaluate as described in the module docstring."""
+def train(
+    frame: pd.DataFrame, flags: FlagSet, c: float = REGULARISATION_C, false_alarm_rate: float | None = None
+) -> TrainingResult:
+    """Train, calibrate and evaluate as described in the module docstring.
+
+    The threshold maximises F1 in cross-validation, or, given ``false_alarm_rate``, is the
+    lowest that flags at most that share of the legitimate ads there.
+    """
     frame = frame.reset_index(drop=True)
     labels = frame["label"].to_numpy()
     template = build_pipeline(flags, c)
@@ -195,11 +214,15 @@ def train(frame: pd.DataFrame, flags: FlagSet, c: float = REGULARISATION_C) -> T
     )
 
     cv_decisions = out_of_fold_decisions(template, prepared.iloc[train_index], train_frame)
-    calibrator = fit_calibrator(cv_decisions, train_frame["label"].to_numpy())
+    cv_labels = train_frame["label"].to_numpy()
+    calibrator = fit_calibrator(cv_decisions, cv_labels)
     cv_risks = calibrator.predict_proba(cv_decisions.reshape(-1, 1))[:, 1]
     weights = real_rate_weights(train_frame)
-    threshold = round(choose_threshold(train_frame["label"].to_numpy(), cv_risks, weights), 4)
-    bands = choose_bands(train_frame["label"].to_numpy(), cv_risks, weights, threshold)
+    if false_alarm_rate is None:
+        threshold = round(choose_threshold(cv_labels, cv_risks, weights), 4)
+    else:
+        threshold = threshold_at_false_alarm_rate(cv_labels, cv_risks, weights, false_alarm_rate)
+    bands = choose_bands(cv_labels, cv_risks, weights, threshold)
 
     split_model = _fit_on_prepared(clone(template), prepared.iloc[train_index], labels[train_index])
     test_risks = calibrator.predict_proba(_decision_on_prepared(split_model, prepared.iloc[test_index]).reshape(-1, 1))[

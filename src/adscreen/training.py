@@ -14,7 +14,7 @@ import numpy as np
 
 from adscreen.corpus import LabelledAds, file_sha256, read_labelled
 from adscreen.errors import InputError
-from adscreen.metrics import summary_metrics
+from adscreen.metrics import false_positive_rate, real_rate_weights, summary_metrics
 from adscreen.model import REGULARISATION_C, train
 from adscreen.paths import REDFLAGS_DIR
 from adscreen.redflags import load_flags
@@ -50,9 +50,16 @@ def data_summary(ads: LabelledAds) -> dict:
 
 
 def train_to_folder(
-    data: list[Path], output: Path, c: float = REGULARISATION_C, say: Callable[[str], None] = print
+    data: list[Path],
+    output: Path,
+    c: float = REGULARISATION_C,
+    say: Callable[[str], None] = print,
+    false_alarm_rate: float | None = None,
 ) -> dict:
-    """Read labelled files, train, and write ``output/`` (model, metadata, report, model card); returns the metadata."""
+    """Read labelled files, train, and write ``output/`` (model, metadata, report, model card); returns the metadata.
+
+    ``false_alarm_rate`` chooses the threshold by that rate instead of the best F1 (see ``model.train``).
+    """
     if not _NAME.match(output.name):
         raise InputError(f"model name {output.name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
     ads = read_labelled(data)
@@ -62,7 +69,10 @@ def train_to_folder(
         raise InputError("training needs both labels (0 and 1) in the data")
     flags = load_flags()
     say(f"training on {len(ads.frame)} ads from {len(data)} files (5-fold cross-validation, then the final fit)...")
-    result = train(ads.frame, flags, c)
+    result = train(ads.frame, flags, c, false_alarm_rate)
+    parameters = {"C": c, **result.split}
+    if false_alarm_rate is not None:
+        parameters["false_alarm_rate"] = false_alarm_rate
     trained_at = datetime.now(UTC)
     metadata = {
         "name": output.name,
@@ -71,7 +81,7 @@ def train_to_folder(
         "libraries": library_versions(),
         "data": data_summary(ads),
         "redflags": {path.name: file_sha256(path) for path in sorted(REDFLAGS_DIR.glob("*.yaml"))},
-        "parameters": {"C": c, **result.split},
+        "parameters": parameters,
         "threshold": result.model.threshold,
         "bands": asdict(result.model.bands),
         "metrics": result.metrics,
@@ -83,12 +93,16 @@ def train_to_folder(
 
 
 def evaluate(loaded: LoadedModel, data: list[Path]) -> dict:
-    """Metrics of a loaded model on labelled files, at its own threshold."""
+    """Metrics of a loaded model on labelled files, at its own threshold, and its false-alarm rate there
+    (the share of legitimate ads flagged: what ``train --false-alarm-rate`` can keep)."""
     ads = read_labelled(data)
-    risks = loaded.model.risk(list(ads.frame["text"]))
+    risks = np.asarray(loaded.model.risk(list(ads.frame["text"])))
+    threshold = loaded.model.threshold
+    labels = ads.frame["label"].to_numpy()
     return {
         "model": {"name": loaded.name, "version": loaded.version},
-        "threshold": loaded.model.threshold,
+        "threshold": threshold,
         "data": data_summary(ads),
-        "metrics": summary_metrics(ads.frame, np.asarray(risks), loaded.model.threshold),
+        "metrics": summary_metrics(ads.frame, risks, threshold),
+        "false_positive_rate": round(false_positive_rate(labels, risks, threshold, real_rate_weights(ads.frame)), 4),
     }
