@@ -8,13 +8,14 @@ keep the matches identical avoid most of that work:
 
 - alternatives that start at a word boundary share one leading ``\\b``, so a
   position inside a word is rejected once, not once per alternative;
-- an alternative with a costly start gets a lookahead guard listing the only
-  characters its match can start with (read off the parsed pattern), so other
-  positions are rejected by one character-class test.
+- a lookahead guard lists the only characters a match can start with (read off
+  the parsed pattern), so other positions are rejected by one character-class
+  test: one guard in front of the word-start group, one in front of the other
+  alternatives, and one more on each alternative whose own start is costly.
 
 A guard is a necessary condition, never a filter of real matches, so where the
 first characters cannot be worked out (back-references, local flags) the
-alternative simply goes unguarded.
+alternatives simply go unguarded.
 """
 
 from __future__ import annotations
@@ -139,15 +140,16 @@ def _starts_cheaply(items: list) -> bool:
     return False
 
 
-def first_char_guard(pattern: str, flags: int = 0) -> str:
-    """A lookahead that admits only the characters a match of ``pattern`` can start with; ``""`` when not worth it.
+def first_char_guard(pattern: str, flags: int = 0, always: bool = False) -> str:
+    """A lookahead that admits only the characters a match of ``pattern`` can start with; ``""`` where they
+    cannot be worked out, or (unless ``always``) where the engine rejects a wrong start about as fast.
 
     The guard is a necessary condition for a match, so ``guard + pattern`` matches exactly
     where and what ``pattern`` does (under the same flags).
     """
     items = sre_parse.parse(pattern, flags).data
     # The engine's quick first-character test skips case-insensitive literals and classes.
-    if not flags & re.IGNORECASE and _starts_cheaply(items):
+    if not always and not flags & re.IGNORECASE and _starts_cheaply(items):
         return ""
     found: set[str] = set()
     try:
@@ -175,9 +177,18 @@ def compile_patterns(patterns: list[str], flags: int = 0, guarded: bool = True) 
                 at_word_start.append(match.group(1) + alternative[match.end() :])
             else:
                 anywhere.append(alternative)
-    guard = (lambda pattern: first_char_guard(pattern, flags)) if guarded else (lambda pattern: "")
-    parts = [f"{guard(p)}(?:{p})" for p in anywhere]
-    if at_word_start:
-        grouped = "|".join(f"{guard(p)}(?:{p})" for p in at_word_start)
-        parts.insert(0, f"\\b(?:{grouped})")
+
+    def guard(pattern: str, always: bool = False) -> str:
+        return first_char_guard(pattern, flags, always) if guarded else ""
+
+    def group(alternatives: list[str]) -> str:
+        """The alternatives, each guarded where its start is costly, behind one guard for them all."""
+        joined = "|".join(f"(?:{p})" for p in alternatives)
+        return guard(joined, always=True) + "(?:" + "|".join(f"{guard(p)}(?:{p})" for p in alternatives) + ")"
+
+    parts = ["\\b" + group(at_word_start)] if at_word_start else []
+    if len(anywhere) > 1:
+        parts.append(group(anywhere))
+    elif anywhere:
+        parts.append(f"{guard(anywhere[0])}(?:{anywhere[0]})")
     return re.compile("|".join(parts), flags)
