@@ -17,24 +17,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import subprocess
-import sys
 import time
 
 import httpx
 import numpy as np
+from local_server import local_server
 
 TYPICAL_AD = (
     "Требуются девушки 18-30 лет на работу официанткой в ресторан в Стамбуле. Зарплата от 1500$ + чаевые, "
     "опыт не нужен, жильё и билеты за счёт работодателя. Выезд на следующей неделе, пишите в Telegram @istanbul_work"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def run_level(
@@ -71,25 +63,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server worker processes")
     parser.add_argument("--log-level", default="warning", help="server log level (info logs every request)")
     arguments = parser.parse_args()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "adscreen.cli", "serve", "--port", str(port)),
-            *("--workers", str(arguments.workers), "--log-level", arguments.log_level),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("the server did not start")
+    with local_server("--workers", str(arguments.workers), "--log-level", arguments.log_level) as base:
         asyncio.run(run_level(base, 1, 20, 10))  # warm-up
         print(f"server workers: {arguments.workers}; ad of {len(TYPICAL_AD)} characters")
         print(
@@ -102,9 +76,6 @@ def main() -> None:
             )
             p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
             print(f"{route:>12} {level:>11} {len(latencies):>8} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {rate:>8.1f}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import timeit
@@ -26,18 +23,13 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from local_server import local_server
 
 from adscreen.paths import MODELS_DIR
 from adscreen.registry import Registry, load_model_dir, save_model
 from adscreen.scorer_source import ScorerSource
 
 AD = "Требуются девушки 18-30 лет официантками в Стамбул, 1500$ + чаевые, билеты за наш счёт, пишите в Telegram"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def prepare_models(root: Path) -> str:
@@ -110,35 +102,15 @@ def main() -> None:
         source = ScorerSource.from_registry(models)
         check = min(timeit.repeat(source.refresh, number=1000, repeat=3)) / 1000
         print(f"watcher check with no change: {check * 1e6:.1f} µs (every {arguments.interval} s)")
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
         env = {
-            **os.environ,
             "ADSCREEN_MODELS_DIR": str(models),
             "ADSCREEN_RELOAD_INTERVAL": str(arguments.interval),
             "ADSCREEN_FEEDBACK_DB": str(Path(folder) / "feedback.sqlite3"),
         }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "adscreen.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            for _ in range(600):
-                try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            else:
-                raise SystemExit("the server did not start")
+        with local_server(env=env) as base:
             asyncio.run(load(base, arguments.concurrency, 20, 120))  # warm-up: the language detector loads lazily
             steady = asyncio.run(load(base, arguments.concurrency, arguments.requests, 120))
             delay, during = asyncio.run(switch(base, models, other, arguments.concurrency))
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
     print(f"concurrency {arguments.concurrency}, reload interval {arguments.interval} s, {os.cpu_count()} cores")
     show("steady", steady)
     show("during the switch", during)
