@@ -36,6 +36,7 @@ from adscreen.config import Settings
 from adscreen.deps import FeedbackDep, ScorerDep, ScorerSourceDep, SettingsDep
 from adscreen.errors import AdscreenError, InputError, InputTooLarge
 from adscreen.feedback import FeedbackStore
+from adscreen.language import warm_up
 from adscreen.schemas import AdIn, BatchIn, BatchOut, ErrorOut, FeedbackIn, FeedbackOut, HealthOut, ResultOut
 from adscreen.scorer_source import ScorerSource
 from adscreen.scoring import Scorer, check_text
@@ -240,6 +241,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
                 if settings.model_path
                 else ScorerSource.from_registry(settings.models_dir, settings.max_ad_chars)
             )
+            await run_in_threadpool(warm_up)  # a served app answers its first person as fast as the rest
         source: ScorerSource = app.state.scorer_source
         watcher = None
         if source.reloads and settings.reload_interval > 0:

@@ -44,3 +44,12 @@ def detect_language(text: str) -> str:
         return OTHER
     detected = _detector().detect_language_of(text)
     return SUPPORTED.get(detected, OTHER) if detected is not None else OTHER
+
+
+def warm_up() -> None:
+    """Load the language models now: lingua loads them on first use, which costs the first ad seconds.
+
+    One Cyrillic and one Latin text make it load every model the detector can consider.
+    """
+    detect_language("Работа за границей, жильё бесплатно. Праца за мяжой. Робота за кордоном, житло безкоштовно.")
+    detect_language("Work abroad, housing paid. Praca za granicą, zakwaterowanie. Arbeit im Ausland, Unterkunft.")
