@@ -30,7 +30,8 @@ from adscreen.feedback import FeedbackStore, correction
 from adscreen.model import REGULARISATION_C
 from adscreen.registry import Registry
 from adscreen.render import batch_progress, render_result
-from adscreen.tables import table_format, write_table
+from adscreen.table_stream import write_table
+from adscreen.tables import table_format
 
 if TYPE_CHECKING:
     from adscreen.dump import Dump
@@ -202,7 +203,7 @@ def score_file(
 
         dump = _dump(output, text_column or "text", id_column or "id", "country", "date", country)
         found = dump_campaigns(dump, _lazy_scorer(model), GroupingParams(), options.workers)
-        write_table(found.table, campaigns_output)
+        write_table(found.table, campaigns_output, csv_escape=False)
         err.print(f"{found.grouping.count} campaigns -> {escape(str(campaigns_output))}")
 
 
@@ -627,9 +628,9 @@ def campaigns(
             table_format(path)  # an unknown extension fails before the work, not after
     dump = _dump(data, text_column, id_column, country_column, date_column, country)
     found = dump_campaigns(dump, _lazy_scorer(model), GroupingParams(threshold=threshold), jobs)
-    write_table(found.table, output)
+    write_table(found.table, output, csv_escape=False)
     if ads_output is not None:
-        write_table(dump.frame.assign(campaign_id=ad_campaign_ids(found.grouping)), ads_output)
+        write_table(dump.frame.assign(campaign_id=ad_campaign_ids(found.grouping)), ads_output, csv_escape=False)
     in_campaigns = int((found.grouping.labels >= 0).sum())
     out.print(f"{len(dump)} ads, {found.grouping.count} campaigns with {in_campaigns} of them; wrote {output}")
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationErr
 
 from adscreen.errors import DataFormatError, InputError
 from adscreen.scoring import MAX_AD_CHARS, check_text
+from adscreen.table_stream import write_table
 from adscreen.tables import table_format
 
 DEFAULT_FEEDBACK_DB = user_data_path("adscreen", appauthor=False) / "feedback.sqlite3"
@@ -210,13 +211,7 @@ class FeedbackStore:
 
         The file has ``text`` and ``label`` columns, so ``adscreen train`` and ``corpus.read_labelled`` read it.
         """
-        kind = table_format(path)
+        table_format(path)  # a wrong extension is the first thing to say
         frame = self.frame()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if kind == "csv":
-            frame.to_csv(path, index=False, encoding="utf-8")
-        elif kind == "jsonl":
-            frame.to_json(path, orient="records", lines=True, force_ascii=False)
-        else:
-            frame.to_parquet(path, index=False)
+        write_table(frame, path, csv_escape=False)  # training reads the texts back exactly as sent
         return len(frame)

@@ -319,10 +319,13 @@ def _joined(value: object) -> str | None:
 
 
 def _json_value(value: object) -> object:
+    """Values json cannot write: numpy numbers and arrays, timestamps (ISO 8601), anything else as text."""
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
     return str(value)
 
 
@@ -396,3 +399,11 @@ class TableWriter:
             os.replace(self._partial, self.path)
         else:
             self._partial.unlink(missing_ok=True)
+
+
+def write_table(frame: pd.DataFrame, path: Path, csv_escape: bool = True) -> None:
+    """A whole frame to the file its name gives, as ``TableWriter`` writes chunks: list cells ``|``-joined
+    in CSV, Parquet types kept, and formula-like CSV cells neutralised unless ``csv_escape`` is off."""
+    whole = TableLayout(table_format(path), [], None, len(frame), "rows")
+    with TableWriter(path, whole, pa.Schema.from_pandas(frame, preserve_index=False), csv_escape) as writer:
+        writer.write(frame)
