@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from adscreen.contacts import contact_columns, contact_keys, default_finder, extract, load_contact_rules
+from adscreen.contacts import contact_keys, default_finder, extract, load_contact_rules
 from adscreen.errors import RuleConfigError
 
 SERVICES = default_finder().rules.services
@@ -125,16 +125,6 @@ def test_a_messenger_link_nobody_can_read_is_not_a_web_site() -> None:
 
 def test_an_ad_without_contacts() -> None:
     assert extract("Требуются повара в кафе, приходите на собеседование.") == ()
-
-
-def test_contact_columns_give_one_row_per_ad() -> None:
-    columns = contact_columns(
-        ["Telegram @dubai_job, +375 29 153-40-92", "нет контактов", "hr@krok.by, 571 330 912"], ["BY", "BY", "PL"]
-    )
-    assert columns["contact_phones"] == ["+375291534092", "", "+48571330912"]
-    assert columns["contact_handles"] == ["@dubai_job", "", ""]
-    assert columns["contact_emails"] == ["", "", "hr@krok.by"]
-    assert columns["contacts"][0] == "handle:@dubai_job phone:+375291534092"
 
 
 def test_a_bad_link_pattern_names_its_file(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ enough for dumps of millions of ads.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,7 +33,6 @@ from adscreen.text import latin_lookalikes
 
 CONTACTS_FILE = DATA_DIR / "contacts.yaml"
 Kind = Literal["phone", "handle", "link", "email", "domain"]
-KINDS: tuple[Kind, ...] = ("phone", "handle", "link", "email", "domain")
 # How far from a bare @name or a phone number a service's name may stand ("Viber/WhatsApp: +48 ...").
 _CONTEXT_BEFORE = 40
 _CONTEXT_AFTER = 25
@@ -291,22 +290,3 @@ def extract(text: str, country: str | None = None) -> Contacts:
 def contact_keys(contacts: Contacts, identifying_only: bool = False) -> list[str]:
     """The ad's contacts as ``kind:value`` keys, in order of appearance."""
     return [contact.key for contact in contacts if contact.identifying or not identifying_only]
-
-
-def contact_columns(texts: Sequence[str], countries: Sequence[str | None] | None = None) -> dict[str, list[str]]:
-    """Batch-output columns: per ad, its contacts of each kind joined by spaces, and all keys.
-
-    Columns ``contact_phones``, ``contact_handles``, ``contact_links``, ``contact_emails``,
-    ``contact_domains`` hold values ("+375291234567 +48571330912"); ``contacts`` holds every
-    ``kind:value`` key. Values contain no spaces, so splitting on spaces gives them back.
-    """
-    columns: dict[str, list[str]] = {f"contact_{kind}s": [] for kind in KINDS}
-    columns["contacts"] = []
-    finder = default_finder()
-    for index, text in enumerate(texts):
-        country = countries[index] if countries is not None else None
-        found = finder.extract(text, country) if isinstance(text, str) else ()
-        for kind in KINDS:
-            columns[f"contact_{kind}s"].append(" ".join(c.value for c in found if c.kind == kind))
-        columns["contacts"].append(" ".join(contact_keys(found)))
-    return columns
