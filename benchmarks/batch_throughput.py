@@ -121,13 +121,23 @@ def run_command(source: Path, workers: int) -> tuple[float, int, str]:
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"score-file failed: {stderr.strip()}")
-    rows_out = pq.ParquetFile(target).metadata.num_rows if target.suffix == ".parquet" else _csv_rows(target)
+    rows_out = _rows_in_order(target)
     target.unlink()
-    return seconds, peak, f"{stderr.strip().splitlines()[-1]} [rows out {rows_out}]"
+    return seconds, peak, f"{stderr.strip().splitlines()[-1]} [rows out {rows_out:,}, in input order]"
 
 
-def _csv_rows(path: Path) -> int:
-    return sum(len(chunk) for chunk in pd.read_csv(path, usecols=["ad_id"], chunksize=200_000))
+def _rows_in_order(path: Path) -> int:
+    """How many rows the output has; stops the benchmark unless their ids are 0, 1, 2, ... (the input's order)."""
+    if path.suffix == ".parquet":
+        batches = (batch.column("ad_id").to_numpy() for batch in pq.ParquetFile(path).iter_batches(columns=["ad_id"]))
+    else:
+        batches = (chunk["ad_id"].to_numpy() for chunk in pd.read_csv(path, usecols=["ad_id"], chunksize=200_000))
+    seen = 0
+    for ids in batches:
+        if not np.array_equal(ids, np.arange(seen, seen + len(ids))):
+            raise SystemExit(f"{path.name}: rows out of order or lost after row {seen}")
+        seen += len(ids)
+    return seen
 
 
 def main() -> None:
