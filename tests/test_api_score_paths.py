@@ -8,10 +8,12 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from adscreen import Scorer
-from adscreen.api import INLINE_MAX_CHARS, create_app
+from adscreen.api import create_app
+from adscreen.batch import default_workers
 from adscreen.cli import app
 from adscreen.config import Settings
 from adscreen.sample_ads import read_sample_rows
+from adscreen.scorer_source import INLINE_MAX_CHARS
 
 SHORT = "Девушки 18-25, работа хостес в Дубае, 3000$ в месяц, билеты оплачиваем, пиши в Telegram @dubai_job"
 LONG = "\n\n".join(row["text"] for row in read_sample_rows()[:12])
@@ -42,17 +44,18 @@ def test_refused_bodies_and_the_docs_page_get_their_headers(client: TestClient) 
 
 
 @pytest.mark.parametrize(
-    ("arguments", "expected"),
+    ("arguments", "expected", "workers"),
     [
-        ([], {"workers": None, "log_level": "info", "access_log": True}),
+        ([], {"log_level": "info", "access_log": True}, default_workers()),
         (
-            ["--workers", "2", "--log-level", "warning", "--no-access-log"],
-            {"workers": 2, "log_level": "warning", "access_log": False},
+            ["--workers", "0", "--log-level", "warning", "--no-access-log"],
+            {"log_level": "warning", "access_log": False},
+            0,
         ),
     ],
 )
-def test_serve_passes_its_options_to_uvicorn(
-    monkeypatch: pytest.MonkeyPatch, arguments: list[str], expected: dict
+def test_serve_passes_its_options_to_uvicorn_and_the_app(
+    monkeypatch: pytest.MonkeyPatch, arguments: list[str], expected: dict, workers: int
 ) -> None:
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
@@ -61,4 +64,5 @@ def test_serve_passes_its_options_to_uvicorn(
     served, options = calls[0]
     assert options["port"] == 8123
     assert {key: options.get(key) for key in expected} == expected
-    assert served == "adscreen.api:create_app" if expected["workers"] else not isinstance(served, str)
+    assert "workers" not in options  # one server process; scoring processes are the app's own
+    assert served.state.settings.workers == workers

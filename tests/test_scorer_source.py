@@ -89,6 +89,24 @@ def test_promote_and_rollback_switch_the_running_app_without_a_restart(models: P
         assert served(client) == (SHIPPED, SHIPPED, "suspicious")
 
 
+@pytest.mark.slow
+def test_a_switch_scores_in_the_new_models_processes_and_stops_the_old_ones(models: Path) -> None:
+    settings = app_settings(models, interval=0.05).model_copy(update={"workers": 1})
+    with TestClient(create_app(settings)) as client:
+        old_pool = source_of(client).serving().pool
+        assert old_pool is not None and served(client) == (SHIPPED, SHIPPED, "suspicious")
+        Registry(models).promote(OTHER)
+        wait_until_serving(client, OTHER)
+        assert served(client) == (OTHER, OTHER, "looks_ok")  # scored in the new model's process
+        new_pool = source_of(client).serving().pool
+        assert new_pool is not old_pool and new_pool.alive == 1
+        deadline = time.monotonic() + 60
+        while old_pool.alive:
+            assert time.monotonic() < deadline, "the old model's scoring process never stopped"
+            time.sleep(0.05)
+    assert new_pool.alive == 0
+
+
 def test_no_request_fails_while_the_model_switches(models: Path) -> None:
     threads, stop, lock = 3, threading.Event(), threading.Lock()
     outcomes: list[tuple[int, str | None]] = []
@@ -229,7 +247,7 @@ def test_a_real_server_follows_promote_and_rollback(server: str, models: Path) -
         return client.get("/v1/model").json()["name"]
 
     def wait_for(client: httpx.Client, name: str, statuses: list[int]) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # loads the model in the server and in each scoring process
         while model_name(client) != name:
             assert time.monotonic() < deadline, f"the server never switched to {name}"
             statuses.append(client.post("/v1/score", json={"text": LURE}).status_code)

@@ -2,10 +2,11 @@
 
 Errors are mapped once, here: an ``InputTooLarge`` is 413, any other ``AdscreenError``
 or invalid request is 422 with a message a person can act on. Scoring a typical ad
-takes a few milliseconds, less than handing it to a thread, so ``POST /v1/score``
-scores ads up to ``INLINE_MAX_CHARS`` on the event loop and longer ones in the thread
-pool, where they cannot stall other requests; the other routes are plain ``def``
-routes (FastAPI's thread pool). Ad texts are never logged. A server started from the
+takes a few milliseconds. ``adscreen serve`` scores single ads (``POST /v1/score`` and
+the web form) in a pool of scoring processes, first come first served (see
+``scoring_pool``); an app without a pool scores short ads on the event loop and longer
+ones in the thread pool (see ``scorer_source.Serving``). The other routes are plain
+``def`` routes (FastAPI's thread pool). Ad texts are never logged. A server started from the
 registry follows its current model (see ``scorer_source``); corrections sent to
 ``/v1/feedback`` go to the feedback store.
 """
@@ -33,8 +34,8 @@ from adscreen import __version__, load_model
 from adscreen.batch import BatchOptions
 from adscreen.batch import score_file as score_table
 from adscreen.config import Settings
-from adscreen.deps import FeedbackDep, ScorerDep, ScorerSourceDep, SettingsDep
-from adscreen.errors import AdscreenError, InputError, InputTooLarge
+from adscreen.deps import FeedbackDep, ScorerDep, ScorerSourceDep, ServingDep, SettingsDep
+from adscreen.errors import AdscreenError, InputError, InputTooLarge, ScoringUnavailable
 from adscreen.feedback import FeedbackStore
 from adscreen.language import warm_up
 from adscreen.schemas import AdIn, BatchIn, BatchOut, ErrorOut, FeedbackIn, FeedbackOut, HealthOut, ResultOut
@@ -57,11 +58,10 @@ SECURITY_HEADERS = {
 DOCS_CSP = (
     "default-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com"
 )
-# Longest ad scored on the event loop (about 10 ms on a busy 2-core machine); longer ones go to a thread.
-INLINE_MAX_CHARS = 2_000
 ERRORS = {
     413: {"model": ErrorOut, "description": "Over a size limit"},
     422: {"model": ErrorOut, "description": "Invalid input"},
+    503: {"model": ErrorOut, "description": "A scoring process stopped; try again"},
 }
 
 
@@ -82,13 +82,10 @@ def model_metadata(scorer: ScorerDep) -> dict:
 
 
 @score_router.post("/score", response_model=ResultOut)
-async def score_ad(ad: AdIn, scorer: ScorerDep, settings: SettingsDep) -> dict:
+async def score_ad(ad: AdIn, serving: ServingDep, settings: SettingsDep) -> dict:
     """Score one ad: risk, band, red flags, the model's evidence and where to get help."""
     text = check_text(ad.text, settings.max_ad_chars)
-    country = ad.country or settings.default_country
-    if len(text) <= INLINE_MAX_CHARS:
-        return scorer.score(text, country=country, ui_language=ad.language)
-    return await run_in_threadpool(scorer.score, text, country=country, ui_language=ad.language)
+    return await serving.score(text, ad.country or settings.default_country, ad.language)
 
 
 @score_router.post("/score/batch", response_model=BatchOut)
@@ -229,6 +226,14 @@ def _validation_message(error: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _scorer_source(settings: Settings) -> ScorerSource:
+    """The model to serve (a fixed folder, else the registry's current one) and its scoring processes."""
+    if settings.model_path:
+        scorer = load_model(settings.model_path, settings.models_dir, settings.max_ad_chars)
+        return ScorerSource(scorer, processes=settings.workers)
+    return ScorerSource.from_registry(settings.models_dir, settings.max_ad_chars, processes=settings.workers)
+
+
 def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -> FastAPI:
     """The application; the model is loaded once at start-up (or passed in, for tests)."""
     settings = settings or Settings()
@@ -236,11 +241,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if scorer is None:
-            app.state.scorer_source = (
-                ScorerSource(load_model(settings.model_path, settings.models_dir, settings.max_ad_chars))
-                if settings.model_path
-                else ScorerSource.from_registry(settings.models_dir, settings.max_ad_chars)
-            )
+            app.state.scorer_source = await run_in_threadpool(_scorer_source, settings)
             await run_in_threadpool(warm_up)  # a served app answers its first person as fast as the rest
         source: ScorerSource = app.state.scorer_source
         watcher = None
@@ -251,6 +252,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
             watcher.cancel()
             with suppress(asyncio.CancelledError):
                 await watcher
+        await source.close()
 
     app = FastAPI(
         title="adscreen",
@@ -268,6 +270,10 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     @app.exception_handler(InputTooLarge)
     async def too_large(request: Request, error: InputTooLarge) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, 413)
+
+    @app.exception_handler(ScoringUnavailable)
+    async def unavailable(request: Request, error: ScoringUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, 503, headers={"Retry-After": "5"})
 
     @app.exception_handler(AdscreenError)
     async def bad_input(request: Request, error: AdscreenError) -> JSONResponse:

@@ -431,7 +431,13 @@ class LogLevel(StrEnum):
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes; scoring is CPU-bound, so one per core.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Processes that score ads, first come first served (default: one per core; 0: none, score in the server).",
+        ),
+    ] = None,
     log_level: Annotated[LogLevel, typer.Option(help="Server log level.")] = LogLevel.info,
     access_log: Annotated[
         bool, typer.Option(help="Log one line per request (method, path, status; never the ad).")
@@ -439,6 +445,7 @@ def serve(
 ) -> None:
     """Serve the API and the web form; a model promoted or rolled back meanwhile is picked up without a restart.
 
+    One server process speaks HTTP; single ads are scored in --workers processes beside it.
     Example: adscreen serve --port 8000, then open http://127.0.0.1:8000/
     """
     import uvicorn
@@ -446,14 +453,17 @@ def serve(
     from adscreen.api import create_app
 
     settings = Settings()
-    settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
+    settings = settings.model_copy(
+        update={
+            "host": host or settings.host,
+            "port": port or settings.port,
+            "workers": default_workers() if workers is None else workers,
+        }
+    )
     err.print(f"adscreen serving on http://{settings.host}:{settings.port}/ (API docs at /docs)")
     # uvicorn picks uvloop and httptools, installed with adscreen, where the platform has them.
     options = {"host": settings.host, "port": settings.port, "log_level": log_level.value, "access_log": access_log}
-    if workers > 1:  # each worker process builds its own app (and loads the model) from ADSCREEN_* settings
-        uvicorn.run("adscreen.api:create_app", factory=True, workers=workers, **options)
-    else:
-        uvicorn.run(create_app(settings), **options)
+    uvicorn.run(create_app(settings), **options)
 
 
 # --- Before and after training: validate the data, compare two models. ---

@@ -30,4 +30,10 @@ class Settings(BaseSettings):
     reload_interval: float = Field(
         default=2.0, ge=0, description="seconds between checks of registry.json for a newly current model; 0 = never"
     )
+    workers: int = Field(
+        default=0,
+        ge=0,
+        description="processes that score single ads beside the server process (adscreen serve: one per core); "
+        "0 scores in the server process",
+    )
     feedback_db: Path = Field(default=DEFAULT_FEEDBACK_DB, description="SQLite file of analysts' corrections")

@@ -1,7 +1,8 @@
 """FastAPI dependencies shared by the API routes and the web form: the scorer, the settings and the feedback store.
 
-``ScorerDep`` asks the app's ``ScorerSource`` once per request (FastAPI caches a dependency
-within a request), so a model reloaded meanwhile never changes a request half-way. They are
+``ServingDep`` asks the app's ``ScorerSource`` once per request (FastAPI caches a dependency
+within a request) and ``ScorerDep`` reads the same answer, so a model reloaded meanwhile
+never changes a request half-way. They are
 ``async`` because they only read app state: FastAPI runs a plain ``def`` dependency in its
 thread pool, a hop that costs more than scoring a short ad.
 """
@@ -14,7 +15,7 @@ from fastapi import Depends, Request
 
 from adscreen.config import Settings
 from adscreen.feedback import FeedbackStore
-from adscreen.scorer_source import ScorerSource
+from adscreen.scorer_source import ScorerSource, Serving
 from adscreen.scoring import Scorer
 
 
@@ -22,8 +23,12 @@ async def get_scorer_source(request: Request) -> ScorerSource:
     return request.app.state.scorer_source
 
 
-async def get_scorer(request: Request) -> Scorer:
-    return request.app.state.scorer_source.current()
+async def get_serving(request: Request) -> Serving:
+    return request.app.state.scorer_source.serving()
+
+
+async def get_scorer(serving: Annotated[Serving, Depends(get_serving)]) -> Scorer:
+    return serving.scorer
 
 
 async def get_settings(request: Request) -> Settings:
@@ -34,6 +39,7 @@ async def get_feedback_store(request: Request) -> FeedbackStore:
     return request.app.state.feedback_store
 
 
+ServingDep = Annotated[Serving, Depends(get_serving)]
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 ScorerSourceDep = Annotated[ScorerSource, Depends(get_scorer_source)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -7,7 +7,8 @@ the CLI maps it to exit code 2 with one line, the API to HTTP 4xx.
     ├── DataFormatError       a labelled or batch file that cannot be read as promised
     ├── ModelIntegrityError   a model file that is missing, tampered with or built by other library versions
     ├── RegistryError         a registry operation that cannot be carried out (unknown name, nothing to roll back)
-    └── RuleConfigError       a red-flag, hotline or UI data file that does not validate
+    ├── RuleConfigError       a red-flag, hotline or UI data file that does not validate
+    └── ScoringUnavailable    the server's scoring processes cannot score now (HTTP 503)
 """
 
 
@@ -37,3 +38,7 @@ class RegistryError(AdscreenError):
 
 class RuleConfigError(AdscreenError):
     """A data file of rules (red flags, hotlines, UI strings) that does not validate."""
+
+
+class ScoringUnavailable(AdscreenError):
+    """A served app's scoring process could not start or stopped while scoring: the server's fault, not the ad's."""

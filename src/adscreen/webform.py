@@ -20,8 +20,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from adscreen.deps import FeedbackDep, ScorerDep, SettingsDep
-from adscreen.errors import AdscreenError, InputTooLarge, RuleConfigError
+from adscreen.deps import FeedbackDep, ScorerDep, ServingDep, SettingsDep
+from adscreen.errors import AdscreenError, InputTooLarge, RuleConfigError, ScoringUnavailable
 from adscreen.feedback import correction
 from adscreen.guidance import Guide
 from adscreen.paths import DATA_DIR
@@ -139,9 +139,9 @@ def form(request: Request, scorer: ScorerDep, settings: SettingsDep, lang: str |
 
 
 @router.post("/", response_class=HTMLResponse)
-def check(
+async def check(
     request: Request,
-    scorer: ScorerDep,
+    serving: ServingDep,
     settings: SettingsDep,
     text: Annotated[str, Form(max_length=1_000_000)] = "",
     country: Annotated[str, Form(max_length=16)] = "",
@@ -149,10 +149,11 @@ def check(
 ) -> Response:
     language = choose_language(lang or request.query_params.get("lang"), request.headers.get("accept-language"))
     strings = ui_strings()[language]
+    scorer = serving.scorer
     try:
-        result = scorer.score(check_text(text, settings.max_ad_chars), country=country or None, ui_language=language)
+        result = await serving.score(check_text(text, settings.max_ad_chars), country or None, language)
     except AdscreenError as error:
-        status = 413 if isinstance(error, InputTooLarge) else 422
+        status = 413 if isinstance(error, InputTooLarge) else 503 if isinstance(error, ScoringUnavailable) else 422
         return _page(request, scorer, language, country=country, text=text, error=str(error), status_code=status)
     return _page(
         request,

@@ -1,0 +1,252 @@
+"""Scoring single ads in worker processes for a served app: every core used, ads answered in arrival order.
+
+A Python process scores one ad at a time (tokenising and regexes hold its GIL), so threads
+add no cores. Several uvicorn worker processes would, but each takes whole connections,
+and the few keep-alive connections of a busy client can all land on one of them
+(measured: 4 connections on 2 uvicorn workers ran at one worker's rate). So one server
+process speaks HTTP and hands each ad to a pool of scoring processes over pipes:
+whichever process is free takes the oldest waiting ad. The hand-off runs on the event
+loop itself, a reader per pipe, without the helper threads of ``concurrent.futures``
+whose hand-offs cost a busy 2-core machine more than the HTTP handling of an ad.
+
+A scoring process that dies (killed, out of memory) fails only the ad it held, with
+``ScoringUnavailable``, and is replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import signal
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from adscreen.errors import AdscreenError, ScoringUnavailable
+from adscreen.guidance import load_guide
+from adscreen.language import warm_up
+from adscreen.registry import LoadedModel, load_model_dir
+from adscreen.scoring import Scorer
+
+log = logging.getLogger("adscreen.pool")
+START_SECONDS = 300  # loading and verifying a model on a busy machine; a process slower than this is broken
+Request = tuple[str, str | None, str | None]  # text, country, interface language
+
+
+def _serve(connection: Connection, model_dir: str, sha256: str | None, max_chars: int) -> None:
+    """A scoring process: load and verify the model, say ready, then score each ad it is sent until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then stops its pool
+    try:
+        scorer = Scorer(load_model_dir(Path(model_dir), sha256), load_guide(), max_chars)
+        warm_up()
+    except Exception as error:  # the parent reports it; a traceback here would go nowhere useful
+        connection.send(("failed", str(error)))
+        return
+    connection.send(("ready", None))
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):  # the server went away
+            return
+        if request is None:
+            return
+        text, country, ui_language = request
+        try:
+            connection.send(("ok", scorer.score(text, country=country, ui_language=ui_language)))
+        except AdscreenError as error:
+            connection.send(("refused", error))
+        except Exception as error:  # one ad must not take the process down; the server answers 503
+            connection.send(("failed", f"{type(error).__name__}: {error}"))
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: BaseProcess
+    connection: Connection
+    holding: asyncio.Future | None = None
+
+
+@dataclass(eq=False)
+class ScoringPool:
+    """``processes`` scoring processes for one model; ``score()`` is awaited on the server's event loop.
+
+    Construction blocks until every process has loaded the model: build it before serving
+    or in a worker thread. ``retire()`` lets the ads already sent finish, then stops the processes.
+    """
+
+    model_dir: str
+    sha256: str | None
+    max_chars: int
+    processes: int
+    _processes: list[BaseProcess] = field(default_factory=list)
+    _starting: list[_Worker] = field(default_factory=list)
+    _idle: list[_Worker] = field(default_factory=list)
+    _busy: set[_Worker] = field(default_factory=set)
+    _waiting: deque[tuple[Request, asyncio.Future]] = field(default_factory=deque)
+    _loop: asyncio.AbstractEventLoop | None = None
+    _retiring: bool = False
+
+    @classmethod
+    def start(cls, model_dir: Path, sha256: str | None, max_chars: int, processes: int) -> ScoringPool:
+        """Start the processes loading the model, and return at once: ``wait_ready()`` before scoring."""
+        pool = cls(str(model_dir), sha256, max_chars, processes)
+        pool._starting = [pool._start() for _ in range(processes)]
+        return pool
+
+    @classmethod
+    def for_model(cls, loaded: LoadedModel, max_chars: int, processes: int) -> ScoringPool:
+        """A ready pool for a model already loaded (and verified) in this process."""
+        return cls.start(loaded.path, loaded.metadata.get("model_sha256"), max_chars, processes).wait_ready()
+
+    def wait_ready(self) -> ScoringPool:
+        """Block until every process has loaded the model; ScoringUnavailable (and no process left) if one cannot."""
+        try:
+            self._idle.extend(self._ready(worker) for worker in self._starting)
+        except ScoringUnavailable:
+            self.kill()
+            raise
+        finally:
+            self._starting = []
+        return self
+
+    def kill(self) -> None:
+        """Stop the processes now, whatever they are doing (a pool that failed to start, or a failed load beside it)."""
+        for process in self._processes:
+            process.kill()
+            process.join()
+
+    def _start(self) -> _Worker:
+        context = multiprocessing.get_context("spawn")  # a fork of a server with threads can deadlock
+        ours, theirs = context.Pipe()
+        process = context.Process(
+            target=_serve,
+            args=(theirs, self.model_dir, self.sha256, self.max_chars),
+            name="adscreen-scorer",
+            daemon=True,
+        )
+        process.start()
+        theirs.close()
+        self._processes.append(process)
+        return _Worker(process, ours)
+
+    def _ready(self, worker: _Worker) -> _Worker:
+        """The worker once it has loaded the model; ScoringUnavailable when it cannot."""
+        if not worker.connection.poll(START_SECONDS):
+            raise ScoringUnavailable(f"a scoring process did not load {self.model_dir} in {START_SECONDS} s")
+        try:
+            status, detail = worker.connection.recv()
+        except EOFError:
+            raise ScoringUnavailable(f"a scoring process stopped while loading {self.model_dir}") from None
+        if status != "ready":
+            raise ScoringUnavailable(f"a scoring process could not load {self.model_dir}: {detail}")
+        return worker
+
+    async def score(self, text: str, country: str | None, ui_language: str | None) -> dict:
+        """The result of ``Scorer.score`` for a valid ad, from the first scoring process free."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            for worker in self._idle:
+                self._loop.add_reader(worker.connection.fileno(), self._answered, worker)
+        answer = self._loop.create_future()
+        self._waiting.append(((text, country, ui_language), answer))
+        self._dispatch()
+        return await answer
+
+    def _dispatch(self) -> None:
+        while self._idle and self._waiting:
+            request, answer = self._waiting.popleft()
+            if answer.done():  # the client went away while it waited
+                continue
+            worker = self._idle.pop()
+            worker.connection.send(request)
+            worker.holding = answer
+            self._busy.add(worker)
+        if self._retiring and not self._busy and not self._waiting:
+            self._stop()
+
+    def _answered(self, worker: _Worker) -> None:
+        answer, worker.holding = worker.holding, None
+        self._busy.discard(worker)
+        try:
+            status, detail = worker.connection.recv()
+        except (EOFError, OSError):
+            self._lost(worker, answer)
+            return
+        if answer is not None and not answer.done():
+            if status == "ok":
+                answer.set_result(detail)
+            elif status == "refused":
+                answer.set_exception(detail)
+            else:
+                log.error("scoring failed: %s", detail)
+                answer.set_exception(ScoringUnavailable("scoring this ad failed on the server; please try again"))
+        self._idle.append(worker)
+        self._dispatch()
+
+    def _lost(self, worker: _Worker, answer: asyncio.Future | None) -> None:
+        """A scoring process died: fail its ad, and start a replacement off the event loop."""
+        assert self._loop is not None
+        self._loop.remove_reader(worker.connection.fileno())
+        worker.connection.close()
+        if worker in self._idle:  # it died between two ads
+            self._idle.remove(worker)
+        log.error("a scoring process stopped (exit code %s); starting another", worker.process.exitcode)
+        if answer is not None and not answer.done():
+            answer.set_exception(
+                ScoringUnavailable("the scoring process stopped while scoring this ad; please try again")
+            )
+        if not self._retiring:
+            threading.Thread(target=self._replace, daemon=True).start()
+
+    def _replace(self) -> None:
+        try:
+            worker = self._ready(self._start())
+        except ScoringUnavailable as error:
+            log.error("could not replace a scoring process: %s", error)
+            return
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._join, worker)
+
+    def _join(self, worker: _Worker) -> None:
+        assert self._loop is not None
+        if self._retiring:
+            worker.connection.send(None)
+            return
+        self._loop.add_reader(worker.connection.fileno(), self._answered, worker)
+        self._idle.append(worker)
+        self._dispatch()
+
+    def retire(self) -> None:
+        """Stop the processes once the ads already handed to this pool are answered."""
+        self._retiring = True
+        if self._loop is None:
+            self._stop()
+        else:
+            self._dispatch()
+
+    def join(self, timeout: float = 60) -> None:
+        """Block until the processes have exited after ``retire()``; one still running after ``timeout`` s is killed."""
+        for process in self._processes:
+            process.join(timeout)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+    @property
+    def alive(self) -> int:
+        """How many scoring processes are running."""
+        return sum(process.is_alive() for process in self._processes)
+
+    def _stop(self) -> None:
+        for worker in self._idle:
+            if self._loop is not None:
+                self._loop.remove_reader(worker.connection.fileno())
+            with contextlib.suppress(OSError):
+                worker.connection.send(None)
+            worker.connection.close()
+        self._idle.clear()

@@ -1,0 +1,135 @@
+"""The served app's scoring processes: same results as in-process, each answer to its own ad, survive a dead process.
+
+One pool of two processes serves the module, driven from one event loop (``asyncio.Runner``),
+as a server drives it.
+"""
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from adscreen.api import create_app
+from adscreen.config import Settings
+from adscreen.errors import InputTooLarge, ScoringUnavailable
+from adscreen.paths import MODELS_DIR
+from adscreen.registry import Registry
+from adscreen.sample_ads import read_sample_rows
+from adscreen.scoring import Scorer
+from adscreen.scoring_pool import ScoringPool
+
+MAX_CHARS = 3_000
+ADS = [row["text"] for row in read_sample_rows()[::40]]
+LURE = "Девушки 18-25, работа хостес в Дубае, 3000$ в месяц, билеты оплачиваем, пиши в Telegram @dubai_job"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def runner() -> Iterator[asyncio.Runner]:
+    with asyncio.Runner() as runner:
+        yield runner
+
+
+@pytest.fixture(scope="module")
+def pool(scorer: Scorer, runner: asyncio.Runner) -> Iterator[ScoringPool]:
+    pool = ScoringPool.for_model(scorer.loaded, MAX_CHARS, processes=2)
+    yield pool
+    runner.run(_retire(pool))
+    pool.join()
+
+
+async def _retire(pool: ScoringPool) -> None:
+    pool.retire()
+
+
+async def score_all(pool: ScoringPool, texts: list[str], country: str | None = "BY") -> list[dict]:
+    return await asyncio.gather(*(pool.score(text, country, None) for text in texts))
+
+
+def test_many_ads_at_once_each_get_the_in_process_result(pool: ScoringPool, scorer: Scorer, runner) -> None:
+    texts = [*ADS, *reversed(ADS)]  # more ads than processes, so most wait their turn
+    answers = runner.run(score_all(pool, texts))
+    assert len(texts) > 20
+    assert answers == [scorer.score(text, country="BY") for text in texts]
+    assert len({answer["risk"] for answer in answers}) > 5  # distinct ads, so a mix-up would show
+
+
+def test_an_ad_the_scorer_refuses_raises_the_same_error(pool: ScoringPool, runner) -> None:
+    with pytest.raises(InputTooLarge, match="limit is 3000"):
+        runner.run(pool.score("работа " * 1000, None, None))
+    assert runner.run(pool.score(LURE, None, "ru"))["band"] == "high"  # the process goes on
+
+
+def test_an_ad_whose_client_went_away_is_not_scored(pool: ScoringPool, scorer: Scorer, runner) -> None:
+    async def cancel_one_waiting() -> list:
+        tasks = [asyncio.create_task(pool.score(text, None, None)) for text in ADS[:6]]
+        await asyncio.sleep(0)  # all six queued, two handed out
+        tasks[4].cancel()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    answers = runner.run(cancel_one_waiting())
+    assert isinstance(answers[4], asyncio.CancelledError)
+    assert [answer["risk"] for i, answer in enumerate(answers) if i != 4] == [
+        scorer.score(text)["risk"] for i, text in enumerate(ADS[:6]) if i != 4
+    ]
+
+
+def test_a_dead_process_fails_only_its_ad_and_is_replaced(pool: ScoringPool, scorer: Scorer, runner) -> None:
+    async def kill_while_scoring() -> list:
+        tasks = [asyncio.create_task(pool.score(text, None, None)) for text in [ADS[0] * 3, ADS[0] * 3, LURE]]
+        await asyncio.sleep(0)  # two ads handed out, the lure waits
+        for worker in list(pool._busy):
+            worker.process.kill()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    first, second, lure = runner.run(kill_while_scoring())
+    for lost in (first, second):
+        assert isinstance(lost, ScoringUnavailable) and "please try again" in str(lost)
+    assert lure == scorer.score(LURE)  # waited for a replacement process
+
+    async def until_replaced() -> None:
+        while len(pool._idle) < 2:
+            await asyncio.sleep(0.1)
+
+    runner.run(asyncio.wait_for(until_replaced(), 120))
+    assert pool.alive == 2
+    assert runner.run(score_all(pool, ADS[:4], None)) == [scorer.score(text) for text in ADS[:4]]
+
+
+def test_a_model_that_fails_verification_starts_no_pool(scorer: Scorer) -> None:
+    tampered = dataclasses.replace(scorer.loaded, metadata={**scorer.loaded.metadata, "model_sha256": "0" * 64})
+    with pytest.raises(ScoringUnavailable, match="could not load"):
+        ScoringPool.for_model(tampered, MAX_CHARS, processes=1)
+
+
+def test_retire_lets_the_ads_in_flight_finish_then_stops(scorer: Scorer) -> None:
+    pool = ScoringPool.for_model(scorer.loaded, MAX_CHARS, processes=1)
+
+    async def score_then_retire() -> list[dict]:
+        tasks = [asyncio.create_task(pool.score(text, None, None)) for text in ADS[:3]]
+        await asyncio.sleep(0)
+        pool.retire()
+        return await asyncio.gather(*tasks)
+
+    assert asyncio.run(score_then_retire()) == [scorer.score(text) for text in ADS[:3]]
+    pool.join(timeout=30)
+    assert pool.alive == 0
+
+
+def test_an_app_with_scoring_processes_answers_as_one_without(scorer: Scorer, tmp_path) -> None:
+    current = Registry(MODELS_DIR).read()["current"]
+    settings = Settings(model_path=MODELS_DIR / current, workers=1, feedback_db=tmp_path / "feedback.sqlite3")
+    with TestClient(create_app(settings)) as client:
+        pool = client.app.state.scorer_source.serving().pool
+        assert pool is not None and pool.alive == 1
+        response = client.post("/v1/score", json={"text": LURE, "country": "PL", "language": "ru"})
+        assert response.status_code == 200
+        assert response.json() == scorer.score(LURE, country="PL", ui_language="ru")
+        page = client.post("/", data={"text": LURE, "country": "BY", "lang": "en"})
+        assert page.status_code == 200 and "tel:" in page.text
+        too_long = client.post("/v1/score", json={"text": "x" * 30_000})
+        assert too_long.status_code == 413
+    assert pool.alive == 0  # the app stopped its processes when it shut down
