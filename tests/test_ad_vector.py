@@ -15,9 +15,9 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from adscreen import Scorer
-from adscreen.ad_vector import AdVectorizer, _char_wb_ngrams
+from adscreen.ad_vector import AdVectorizer, _char_wb_columns, _gram_table
 from adscreen.errors import ModelIntegrityError
-from adscreen.explain import Explanation, Term, explain
+from adscreen.explain import Explanation, explain
 from adscreen.features import FLAG_PREFIX, AdPreprocessor, build_features, flag_specs, transform_features
 from adscreen.redflags import load_flags
 from adscreen.sample_ads import read_sample_rows
@@ -113,18 +113,18 @@ def reference_explanation(scorer: Scorer, text: str, row: object, names: np.ndar
             for span, word in zip(spans, words, strict=True):
                 term_weight[word] += share
                 term_spans[word].add(span)
-    terms = [
-        Term(key, weight, tuple(sorted(term_spans[key])))
-        for key, weight in sorted(term_weight.items(), key=lambda item: -item[1])
-    ]
-    return Explanation(intercept, intercept + float(contributions.sum()), terms, flag_weights)
+    weights = sorted(term_weight.items(), key=lambda item: -item[1])
+    spans = {key: tuple(sorted(term_spans[key])) for key in term_weight}
+    return Explanation(intercept, intercept + float(contributions.sum()), weights, flag_weights, spans.__getitem__)
 
 
 def test_the_fast_explanation_is_the_reference_one_exactly(scorer: Scorer, cases: list[Case]) -> None:
     names = scorer.loaded.model.pipeline.named_steps["features"].get_feature_names_out()
     for case in cases[::3] + cases[-len(ODD_TEXTS) :]:  # every third sample ad (the reference is slow), the odd ones
         fast = scorer.explainer.explain(tokenise_folded(case.folded), case.fired)
-        assert fast == reference_explanation(scorer, case.text, case.row, names), case.text[:80]
+        reference = reference_explanation(scorer, case.text, case.row, names)
+        assert fast == reference, case.text[:80]  # every weight, to the bit
+        assert all(fast.locate(key) == reference.locate(key) for key, _ in reference.weights), case.text[:80]
 
 
 def test_scores_agree_with_the_full_sklearn_pipeline(scorer: Scorer) -> None:
@@ -185,7 +185,17 @@ def test_calibration_is_the_calibrators_own_predict_proba(scorer: Scorer) -> Non
 
 
 @pytest.mark.parametrize("ngram_range", [(2, 5), (1, 3), (4, 6), (6, 8)])
-def test_char_wb_ngrams_are_sklearns(ngram_range: tuple[int, int]) -> None:
-    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range, lowercase=False).build_analyzer()
-    for word in ["a", "ab", "abc", "abcd", "опыта", "_num4_", "x" * 12]:
-        assert _char_wb_ngrams(word, *ngram_range) == analyzer(word)
+def test_char_wb_columns_are_sklearns_ngrams_in_the_vocabulary(ngram_range: tuple[int, int]) -> None:
+    """Growing n-grams only while the vocabulary has longer ones misses none: also where a too-common
+    start was dropped (``max_df``) while longer n-grams beginning with it were kept."""
+    words = [*(f"abcde{end}" for end in "qrstuv"), "опыт", "работа", "_num4_", "x" * 12]
+    corpus = [f"{word} опыта" for word in words]
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range, lowercase=False, max_df=0.5).fit(corpus)
+    vocabulary = {gram: int(column) for gram, column in vectorizer.vocabulary_.items()}
+    analyzer = vectorizer.build_analyzer()
+    grams = _gram_table(vocabulary, ngram_range[0])
+    dropped_starts = {gram[:size] for gram in vocabulary for size in range(ngram_range[0], len(gram))} - set(vocabulary)
+    assert dropped_starts  # such as " abcde", in most ads, while " abcdeq" is kept
+    for word in ["a", "ab", "abc", "abcd", "abcdeq", "abcdez", "abxyz", "опыта", "опытная", "_num4_", "x" * 12, "zzz"]:
+        expected = sorted(vocabulary[gram] for gram in analyzer(word) if gram in vocabulary)
+        assert sorted(_char_wb_columns(word, grams, *ngram_range)) == expected, word

@@ -102,6 +102,7 @@ class AdVectorizer:
             raise ModelIntegrityError(f"scoring needs one word and one char_wb TF-IDF block, not {analyzers}")
         self.word = next(block for block in self.blocks if _analyzer(block) == "word")
         self.char = next(block for block in self.blocks if _analyzer(block) == "char_wb")
+        self._char_grams = _gram_table(self.char.vocabulary, self.char.vectorizer.ngram_range[0])
 
     def vectorize(self, normalised: str, fired: list[bool]) -> AdVector:
         """The row ``transform_features`` gives for this ad, given its normalised text and red flags."""
@@ -151,7 +152,6 @@ class AdVectorizer:
 
         Each distinct word is cut into n-grams once, however often it occurs.
         """
-        vocabulary = self.char.vocabulary
         low, high = self.char.vectorizer.ngram_range
         occurrences: dict[str, list[Span]] = defaultdict(list)
         for match in _WORD.finditer(text):
@@ -160,7 +160,7 @@ class AdVectorizer:
         columns: list[int] = []
         found_per_word: list[int] = []
         for word, spans in occurrences.items():
-            found = [column for column in map(vocabulary.get, _char_wb_ngrams(word, low, high)) if column is not None]
+            found = _char_wb_columns(word, self._char_grams, low, high)
             columns.extend(found)
             found_per_word.append(len(found))
             core = _TOKEN.search(word)
@@ -187,17 +187,41 @@ def _check_vectorizer(name: str, vectorizer: TfidfVectorizer) -> None:
         raise ModelIntegrityError(f"feature block {name!r}: scoring does not support the settings {wrong}")
 
 
-def _char_wb_ngrams(word: str, low: int, high: int) -> list[str]:
-    """sklearn's ``char_wb`` n-grams of one word: padded with spaces; a word shorter than n gives itself once."""
+def _gram_table(vocabulary: dict[str, int], low: int) -> dict[str, tuple[int | None, bool]]:
+    """For every n-gram of the vocabulary and every start of one (at least ``low`` long):
+    its column (None for a start only) and whether a longer n-gram of the vocabulary begins with it."""
+    table: dict[str, tuple[int | None, bool]] = {gram: (column, False) for gram, column in vocabulary.items()}
+    for gram in vocabulary:
+        for size in range(low, len(gram)):
+            start = gram[:size]
+            table[start] = (table.get(start, (None, True))[0], True)
+    return table
+
+
+def _char_wb_columns(word: str, grams: dict[str, tuple[int | None, bool]], low: int, high: int) -> list[int]:
+    """The columns of sklearn's ``char_wb`` n-grams of one word (padded with spaces; a word shorter than n
+    gives itself once) that are in the vocabulary, in no particular order.
+
+    From each offset the n-grams grow one character at a time and stop as soon as no
+    n-gram of the vocabulary begins with the current one: most of a rare word is never cut.
+    """
     padded = f" {word} "
     length = len(padded)
     if length <= low:
-        return [padded]
-    return [
-        padded[offset : offset + size]
-        for size in range(low, min(high, length) + 1)
-        for offset in range(length - size + 1)
-    ]
+        entry = grams.get(padded)
+        return [entry[0]] if entry is not None and entry[0] is not None else []
+    found = []
+    for offset in range(length - low + 1):
+        for stop in range(offset + low, min(offset + high, length) + 1):
+            entry = grams.get(padded[offset:stop])
+            if entry is None:
+                break
+            column, grows = entry
+            if column is not None:
+                found.append(column)
+            if not grows:
+                break
+    return found
 
 
 class _CsrRow(NamedTuple):

@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from adscreen.ad_vector import AdVector, AdVectorizer
+from adscreen.ad_vector import AdVector, AdVectorizer, Span
 from adscreen.features import FLAG_PREFIX
 from adscreen.model import AdModel
 from adscreen.text import MappedText, fold, tokenise_folded
@@ -38,20 +39,26 @@ class Term:
 
 @dataclass(frozen=True)
 class Explanation:
-    """All contributions of one ad, grouped the way a person reads them."""
+    """All contributions of one ad, grouped the way a person reads them.
+
+    ``weights`` holds every term's contribution, strongest first. Where a term occurs is
+    worked out only for the terms shown (``locate``): an ad has hundreds of terms.
+    """
 
     intercept: float
     decision: float
-    terms: list[Term]
+    weights: list[tuple[str, float]]
     flag_weights: dict[str, float]
+    locate: Callable[[str], tuple[Span, ...]] = field(compare=False, repr=False)
 
     def top_terms(self, raising: int = TOP_RAISING, lowering: int = TOP_LOWERING) -> list[Term]:
         """The strongest terms either way, strongest first; short function words and bare numbers are
         left to the remainder, since "и" or "18" explains nothing to a reader."""
-        readable = [term for term in self.terms if _readable(term.key)]
-        up = [term for term in readable if term.weight > 0][:raising]
-        down = sorted((term for term in readable if term.weight < 0), key=lambda term: term.weight)[:lowering]
-        return sorted(up + down, key=lambda term: -abs(term.weight))
+        readable = [(key, weight) for key, weight in self.weights if _readable(key)]
+        up = [item for item in readable if item[1] > 0][:raising]
+        down = sorted((item for item in readable if item[1] < 0), key=lambda item: item[1])[:lowering]
+        shown = sorted(up + down, key=lambda item: -abs(item[1]))
+        return [Term(key, weight, self.locate(key)) for key, weight in shown]
 
     def remaining(self, shown: list[Term]) -> float:
         """What the shown terms and flags leave of the decision value, besides the intercept."""
@@ -89,7 +96,7 @@ class Explainer:
         decision = self.intercept + float(contributions.sum())
         indices, values = vector.indices.tolist(), contributions.tolist()
         term_weight: dict[str, float] = defaultdict(float)
-        term_spans: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        term_columns: dict[str, int] = {}  # a word n-gram term -> its column
         flag_weights: dict[str, float] = {}
         # Feature by feature in the row's order, one addition per occurrence: every sum is the reference's to the bit.
         for block in self.vectorizer.blocks:
@@ -99,19 +106,22 @@ class Explainer:
                 for index, contribution in features:
                     term = self._word_terms[index]
                     term_weight[term] += contribution
-                    term_spans[term].update(normalised.original_span(*span) for span in vector.word_spans[index])
+                    term_columns[term] = index
             elif block is self.vectorizer.char:
                 self._credit_words(vector, contributions, term_weight)
             else:
                 flag_weights.update((self._flag_ids[index], contribution) for index, contribution in features)
-        for word in vector.words:
-            if word.in_vocabulary:
-                term_spans[word.key].update(normalised.original_span(*span) for span in word.spans)
-        terms = [
-            Term(key, weight, tuple(sorted(term_spans[key])))
-            for key, weight in sorted(term_weight.items(), key=lambda item: -item[1])
-        ]
-        return Explanation(self.intercept, decision, terms, flag_weights)
+
+        def locate(key: str) -> tuple[Span, ...]:
+            """Where the term occurs in the original ad: as a word n-gram, and as a word its character n-grams are in."""
+            spans = vector.word_spans[term_columns[key]] if key in term_columns else []
+            spans = spans + [
+                span for word in vector.words if word.key == key and word.in_vocabulary for span in word.spans
+            ]
+            return tuple(sorted({normalised.original_span(*span) for span in spans}))
+
+        weights = sorted(term_weight.items(), key=lambda item: -item[1])
+        return Explanation(self.intercept, decision, weights, flag_weights, locate)
 
     @staticmethod
     def _credit_words(vector: AdVector, contributions: np.ndarray, term_weight: dict[str, float]) -> None:
