@@ -44,19 +44,26 @@ def test_refused_bodies_and_the_docs_page_get_their_headers(client: TestClient) 
 
 
 @pytest.mark.parametrize(
-    ("arguments", "expected", "workers"),
+    ("arguments", "env_workers", "expected", "workers"),
     [
-        ([], {"log_level": "info", "access_log": True}, default_workers()),
+        ([], None, {"log_level": "info", "access_log": True}, default_workers()),
         (
             ["--workers", "0", "--log-level", "warning", "--no-access-log"],
+            None,
             {"log_level": "warning", "access_log": False},
             0,
         ),
+        ([], "1", {}, 1),
+        (["--workers", "3"], "1", {}, 3),  # the option wins over the environment
     ],
 )
 def test_serve_passes_its_options_to_uvicorn_and_the_app(
-    monkeypatch: pytest.MonkeyPatch, arguments: list[str], expected: dict, workers: int
+    monkeypatch: pytest.MonkeyPatch, arguments: list[str], env_workers: str | None, expected: dict, workers: int
 ) -> None:
+    if env_workers is not None:
+        monkeypatch.setenv("ADSCREEN_WORKERS", env_workers)
+    else:
+        monkeypatch.delenv("ADSCREEN_WORKERS", raising=False)
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
     result = CliRunner().invoke(app, ["serve", "--port", "8123", *arguments])

@@ -426,6 +426,11 @@ class LogLevel(StrEnum):
     debug = "debug"
 
 
+def _served_workers(settings: Settings) -> int:
+    """Scoring processes when --workers is not given: ADSCREEN_WORKERS if set, else one per core."""
+    return settings.workers if "workers" in settings.model_fields_set else default_workers()
+
+
 @app.command()
 @handles_errors
 def serve(
@@ -457,7 +462,7 @@ def serve(
         update={
             "host": host or settings.host,
             "port": port or settings.port,
-            "workers": default_workers() if workers is None else workers,
+            "workers": workers if workers is not None else _served_workers(settings),
         }
     )
     err.print(f"adscreen serving on http://{settings.host}:{settings.port}/ (API docs at /docs)")
