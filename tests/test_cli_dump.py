@@ -60,6 +60,28 @@ def test_campaigns_csv_joins_lists_with_bars(dump_file: Path, tmp_path: Path) ->
     assert table.loc[0, "size"] == len(table.loc[0, "members"].split("|"))
 
 
+@pytest.mark.parametrize(("option", "first_cell"), [([], "'=HYPERLINK"), (["--no-csv-escape"], "=HYPERLINK")])
+def test_campaigns_csv_outputs_neutralise_formulas_unless_told_not_to(
+    dump_file: Path, tmp_path: Path, option: list[str], first_cell: str
+) -> None:
+    """Analysts open the ads file in Excel: an ad that starts like a formula must stay text."""
+    frame = pd.read_csv(dump_file)
+    frame.loc[0, "text"] = '=HYPERLINK("http://x.example","Apply")' + frame.loc[0, "text"]
+    source = tmp_path / "with_formula.csv"
+    frame.to_csv(source, index=False)
+    ads = tmp_path / "ads.csv"
+    command = ["campaigns", str(source), "-o", str(tmp_path / "campaigns.csv"), "--ads-output", str(ads), *option]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    texts = pd.read_csv(ads)["text"]
+    assert texts[0].startswith(first_cell)
+    if option:
+        assert texts.tolist() == frame["text"].tolist()
+    else:
+        assert not texts.str.match(r"[=+\-@]").any()
+        assert texts.str.removeprefix("'").tolist() == frame["text"].tolist()
+
+
 @pytest.mark.slow
 def test_report_writes_one_html_file(dump_file: Path, tmp_path: Path) -> None:
     small = tmp_path / "small.jsonl"

@@ -82,6 +82,12 @@ def handles_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+CsvEscapeOption = Annotated[
+    bool,
+    typer.Option(
+        "--csv-escape/--no-csv-escape", help="Prefix CSV cells starting with = + - @ with ' so Excel shows text."
+    ),
+]
 ModelOption = Annotated[
     Path | None, typer.Option("--model", "-m", help="Model folder (default: the registry's current model).")
 ]
@@ -150,12 +156,7 @@ def score_file(
     explain: Annotated[
         bool, typer.Option("--explain", help="Add an 'explanation' column (red-flag spans, top terms); slower.")
     ] = False,
-    csv_escape: Annotated[
-        bool,
-        typer.Option(
-            "--csv-escape/--no-csv-escape", help="Prefix CSV cells starting with = + - @ with ' so Excel shows text."
-        ),
-    ] = True,
+    csv_escape: CsvEscapeOption = True,
     country: Annotated[
         str | None, typer.Option("--country", "-c", help="Read national-format phone numbers as this country's.")
     ] = None,
@@ -203,7 +204,7 @@ def score_file(
 
         dump = _dump(output, text_column or "text", id_column or "id", "country", "date", country)
         found = dump_campaigns(dump, _lazy_scorer(model), GroupingParams(), options.workers)
-        write_table(found.table, campaigns_output, csv_escape=False)
+        write_table(found.table, campaigns_output, csv_escape)
         err.print(f"{found.grouping.count} campaigns -> {escape(str(campaigns_output))}")
 
 
@@ -626,6 +627,7 @@ def campaigns(
         float, typer.Option(min=0.1, max=0.95, help="How alike two texts must be (estimated Jaccard) to be copies.")
     ] = DEFAULT_THRESHOLD,
     jobs: JobsOption = 1,
+    csv_escape: CsvEscapeOption = True,
     model: ModelOption = None,
 ) -> None:
     """Group a dump of ads into campaigns: near-copies of one text, and ads that share a phone, account or address.
@@ -643,9 +645,9 @@ def campaigns(
             table_format(path)  # an unknown extension fails before the work, not after
     dump = _dump(data, text_column, id_column, country_column, date_column, country)
     found = dump_campaigns(dump, _lazy_scorer(model), GroupingParams(threshold=threshold), jobs)
-    write_table(found.table, output, csv_escape=False)
+    write_table(found.table, output, csv_escape)
     if ads_output is not None:
-        write_table(dump.frame.assign(campaign_id=ad_campaign_ids(found.grouping)), ads_output, csv_escape=False)
+        write_table(dump.frame.assign(campaign_id=ad_campaign_ids(found.grouping)), ads_output, csv_escape)
     in_campaigns = int((found.grouping.labels >= 0).sum())
     out.print(f"{len(dump)} ads, {found.grouping.count} campaigns with {in_campaigns} of them; wrote {output}")
 
