@@ -117,6 +117,8 @@ def test_retire_lets_the_ads_in_flight_finish_then_stops(scorer: Scorer) -> None
     assert asyncio.run(score_then_retire()) == [scorer.score(text) for text in ADS[:3]]
     pool.join(timeout=30)
     assert pool.alive == 0
+    with pytest.raises(ScoringUnavailable, match="just replaced"):  # a request that took it too late
+        asyncio.run(pool.score(LURE, None, None))
 
 
 def test_an_app_with_scoring_processes_answers_as_one_without(scorer: Scorer, tmp_path) -> None:

@@ -6,8 +6,8 @@ and the few keep-alive connections of a busy client can all land on one of them
 (measured: 4 connections on 2 uvicorn workers ran at one worker's rate). So one server
 process speaks HTTP and hands each ad to a pool of scoring processes over pipes:
 whichever process is free takes the oldest waiting ad. The hand-off runs on the event
-loop itself, a reader per pipe, without the helper threads of ``concurrent.futures``
-whose hand-offs cost a busy 2-core machine more than the HTTP handling of an ad.
+loop itself, a reader per pipe, so the queue of waiting ads is the pool's own and no
+helper thread competes with the loop for the GIL.
 
 A scoring process that dies (killed, out of memory) fails only the ad it held, with
 ``ScoringUnavailable``, and is replaced.
@@ -90,6 +90,7 @@ class ScoringPool:
     _waiting: deque[tuple[Request, asyncio.Future]] = field(default_factory=deque)
     _loop: asyncio.AbstractEventLoop | None = None
     _retiring: bool = False
+    _stopped: bool = False
 
     @classmethod
     def start(cls, model_dir: Path, sha256: str | None, max_chars: int, processes: int) -> ScoringPool:
@@ -148,6 +149,8 @@ class ScoringPool:
 
     async def score(self, text: str, country: str | None, ui_language: str | None) -> dict:
         """The result of ``Scorer.score`` for a valid ad, from the first scoring process free."""
+        if self._stopped:  # a request that took this pool just before its model was replaced
+            raise ScoringUnavailable("the model was just replaced; please try again")
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
             for worker in self._idle:
@@ -166,7 +169,11 @@ class ScoringPool:
             worker.connection.send(request)
             worker.holding = answer
             self._busy.add(worker)
-        if self._retiring and not self._busy and not self._waiting:
+        if self._retiring and not self._busy:
+            for _, answer in self._waiting:  # only when every process died while the pool was retiring
+                if not answer.done():
+                    answer.set_exception(ScoringUnavailable("the model was just replaced; please try again"))
+            self._waiting.clear()
             self._stop()
 
     def _answered(self, worker: _Worker) -> None:
@@ -210,7 +217,10 @@ class ScoringPool:
             log.error("could not replace a scoring process: %s", error)
             return
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._join, worker)
+        try:
+            self._loop.call_soon_threadsafe(self._join, worker)
+        except RuntimeError:  # the server stopped meanwhile
+            worker.process.kill()
 
     def _join(self, worker: _Worker) -> None:
         assert self._loop is not None
@@ -243,6 +253,7 @@ class ScoringPool:
         return sum(process.is_alive() for process in self._processes)
 
     def _stop(self) -> None:
+        self._stopped = True
         for worker in self._idle:
             if self._loop is not None:
                 self._loop.remove_reader(worker.connection.fileno())
