@@ -202,6 +202,7 @@ class ScoringPool:
         worker.connection.close()
         if worker in self._idle:  # it died between two ads
             self._idle.remove(worker)
+        worker.process.join(timeout=1)  # its pipe closed as it exited: reap it, for the exit code
         log.error("a scoring process stopped (exit code %s); starting another", worker.process.exitcode)
         if answer is not None and not answer.done():
             answer.set_exception(
