@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -260,6 +261,20 @@ def test_chunks_stream_with_growing_positions(ads: pd.DataFrame, tmp_path: Path)
     assert [len(chunk.frame) for chunk in chunks] == [8] * (len(ads) // 8) + ([len(ads) % 8] if len(ads) % 8 else [])
     positions = [chunk.position for chunk in chunks]
     assert positions == sorted(positions) and positions[-1] == source.stat().st_size
+
+
+def test_reading_parquet_in_chunks_holds_a_chunk_not_the_file(tmp_path: Path) -> None:
+    """What Arrow holds while chunks are read stays far below the file's size. pyarrow's default
+    pre-buffering reads the file's column chunks ahead and keeps them: on a million ads, memory grew
+    by 30 MB per 100k ads read."""
+    source = tmp_path / "ads.parquet"
+    letters = np.array(list("абвгдежзиклмнопрстуфхцчшыэюя abcdefghijklmnopqrstuvwxyz"))
+    rng = np.random.default_rng(7)  # text that does not compress: the file is as large as what it holds
+    texts = ["".join(row) for row in letters[rng.integers(0, len(letters), (60_000, 300))]]
+    pq.write_table(pa.table({"id": range(len(texts)), "text": texts}), source, row_group_size=5_000)
+    held = [pa.total_allocated_bytes() for _ in iter_chunks(source, read_layout(source), 2_000, "text")]
+    assert len(held) == 30
+    assert max(held) < source.stat().st_size / 3, (max(held), source.stat().st_size)
 
 
 @pytest.mark.slow

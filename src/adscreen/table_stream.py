@@ -208,7 +208,9 @@ def iter_chunks(path: Path, layout: TableLayout, chunk_size: int, raw_column: st
     csv.field_size_limit(2**31 - 1)  # an over-long cell becomes that row's error, not the file's
     if layout.kind == "parquet":
         done = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
+        # pre_buffer (pyarrow's default) keeps every column chunk read until the file is closed:
+        # memory would grow with the file (measured: +30 MB per 100k ads).
+        for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=chunk_size):
             done += batch.num_rows
             yield Chunk(_parquet_frame(batch), [None] * batch.num_rows, done)
         return
