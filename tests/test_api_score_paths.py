@@ -12,8 +12,9 @@ from adscreen.api import create_app
 from adscreen.batch import default_workers
 from adscreen.cli import app
 from adscreen.config import Settings
+from adscreen.errors import ScoringUnavailable
 from adscreen.sample_ads import read_sample_rows
-from adscreen.scorer_source import INLINE_MAX_CHARS
+from adscreen.scorer_source import INLINE_MAX_CHARS, Serving
 
 SHORT = "Девушки 18-25, работа хостес в Дубае, 3000$ в месяц, билеты оплачиваем, пиши в Telegram @dubai_job"
 LONG = "\n\n".join(row["text"] for row in read_sample_rows()[:12])
@@ -32,6 +33,21 @@ def test_the_api_returns_the_scorers_result(client: TestClient, scorer: Scorer, 
     assert response.status_code == 200
     expected = json.loads(json.dumps(scorer.score(text, country="PL", ui_language="en"), ensure_ascii=False))
     assert response.json() == expected
+
+
+def test_an_ad_the_server_cannot_score_now_is_503_with_retry_after(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def stopped(*arguments: object) -> dict:
+        raise ScoringUnavailable("the scoring process stopped while scoring this ad; please try again")
+
+    monkeypatch.setattr(Serving, "score", stopped)
+    response = client.post("/v1/score", json={"text": SHORT})
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    assert "please try again" in response.json()["detail"]
+    page = client.post("/", data={"text": SHORT, "country": "BY", "lang": "en"})
+    assert page.status_code == 503 and "please try again" in page.text
+    assert client.post("/v1/score", json={"text": "x" * 30_000}).status_code == 413  # checked before scoring
 
 
 def test_refused_bodies_and_the_docs_page_get_their_headers(client: TestClient) -> None:

@@ -1,7 +1,8 @@
 """The HTTP API and the web form: ``create_app(settings)`` builds thin routes over one shared ``Scorer``.
 
-Errors are mapped once, here: an ``InputTooLarge`` is 413, any other ``AdscreenError``
-or invalid request is 422 with a message a person can act on. Scoring a typical ad
+Errors are mapped once, here, by ``errors.http_status``: an ``InputTooLarge`` is 413, a
+``ScoringUnavailable`` 503, any other ``AdscreenError`` or invalid request 422, each with
+a message a person can act on. Scoring a typical ad
 takes a few milliseconds. ``adscreen serve`` scores single ads (``POST /v1/score`` and
 the web form) in a pool of scoring processes, first come first served (see
 ``scoring_pool``); an app without a pool scores short ads on the event loop and longer
@@ -35,7 +36,7 @@ from adscreen.batch import BatchOptions
 from adscreen.batch import score_file as score_table
 from adscreen.config import Settings
 from adscreen.deps import FeedbackDep, ScorerDep, ScorerSourceDep, ServingDep, SettingsDep
-from adscreen.errors import AdscreenError, InputError, InputTooLarge, ScoringUnavailable
+from adscreen.errors import AdscreenError, InputError, InputTooLarge, http_status
 from adscreen.feedback import FeedbackStore
 from adscreen.language import warm_up
 from adscreen.schemas import AdIn, BatchIn, BatchOut, ErrorOut, FeedbackIn, FeedbackOut, HealthOut, ResultOut
@@ -267,17 +268,10 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
 
     app.add_middleware(LimitsAndHeaders, max_upload_bytes=settings.max_upload_bytes)
 
-    @app.exception_handler(InputTooLarge)
-    async def too_large(request: Request, error: InputTooLarge) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, 413)
-
-    @app.exception_handler(ScoringUnavailable)
-    async def unavailable(request: Request, error: ScoringUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, 503, headers={"Retry-After": "5"})
-
     @app.exception_handler(AdscreenError)
-    async def bad_input(request: Request, error: AdscreenError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, 422)
+    async def refused(request: Request, error: AdscreenError) -> JSONResponse:
+        status = http_status(error)
+        return JSONResponse({"detail": str(error)}, status, headers={"Retry-After": "5"} if status == 503 else None)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -1,5 +1,5 @@
 """The adscreen error tree. Every error a user can cause is an ``AdscreenError``;
-the CLI maps it to exit code 2 with one line, the API to HTTP 4xx.
+the CLI maps it to exit code 2 with one line, the API and the form to ``http_status``.
 
     AdscreenError
     ├── InputError            an ad or request that cannot be scored (empty, not text)
@@ -42,3 +42,12 @@ class RuleConfigError(AdscreenError):
 
 class ScoringUnavailable(AdscreenError):
     """A served app's scoring process could not start or stopped while scoring: the server's fault, not the ad's."""
+
+
+def http_status(error: AdscreenError) -> int:
+    """What the API and the form answer: 413 over a size limit, 503 when the server cannot score now, else 422."""
+    if isinstance(error, InputTooLarge):
+        return 413
+    if isinstance(error, ScoringUnavailable):
+        return 503
+    return 422

@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from adscreen.deps import FeedbackDep, ScorerDep, ServingDep, SettingsDep
-from adscreen.errors import AdscreenError, InputTooLarge, RuleConfigError, ScoringUnavailable
+from adscreen.errors import AdscreenError, RuleConfigError, http_status
 from adscreen.feedback import correction
 from adscreen.guidance import Guide
 from adscreen.paths import DATA_DIR
@@ -153,8 +153,9 @@ async def check(
     try:
         result = await serving.score(check_text(text, settings.max_ad_chars), country or None, language)
     except AdscreenError as error:
-        status = 413 if isinstance(error, InputTooLarge) else 503 if isinstance(error, ScoringUnavailable) else 422
-        return _page(request, scorer, language, country=country, text=text, error=str(error), status_code=status)
+        return _page(
+            request, scorer, language, country=country, text=text, error=str(error), status_code=http_status(error)
+        )
     return _page(
         request,
         scorer,
@@ -190,6 +191,7 @@ def send_correction(
         )
         store.add(item, source="web")
     except AdscreenError as error:
-        status = 413 if isinstance(error, InputTooLarge) else 422
-        return _page(request, scorer, language, country=country, text=text, error=str(error), status_code=status)
+        return _page(
+            request, scorer, language, country=country, text=text, error=str(error), status_code=http_status(error)
+        )
     return RedirectResponse(f"/?lang={language}&thanks=1", status_code=303)
