@@ -60,6 +60,31 @@ def test_the_fast_row_is_the_pipelines_row_bit_for_bit(scorer: Scorer, cases: li
         assert np.array_equal(vector.values, case.row.data), case.text[:80]
 
 
+def test_words_remembered_from_earlier_ads_give_the_same_row(scorer: Scorer, cases: list[Case]) -> None:
+    """A fresh vectorizer cuts each word once; the second pass takes every word from its cache."""
+    pipeline = scorer.loaded.model.pipeline
+    fresh = AdVectorizer(pipeline.named_steps["features"], pipeline.named_steps["prepare"].flag_columns())
+    for _ in range(2):
+        for case in cases:
+            vector = fresh.vectorize(tokenise_folded(case.folded).text, case.fired)
+            assert np.array_equal(vector.indices, case.row.indices), case.text[:80]
+            assert np.array_equal(vector.values, case.row.data), case.text[:80]
+    assert fresh._cut_word.cache_info().misses == fresh._cut_word.cache_info().currsize  # no word cut twice
+
+
+def test_each_model_remembers_the_columns_of_its_own_vocabulary(scorer: Scorer, small_features: tuple) -> None:
+    features, flag_columns = small_features
+    small = AdVectorizer(features, flag_columns)
+    text = normalise(SAMPLE_TEXTS[3]).text
+    prepared = AdPreprocessor(flag_specs(load_flags())).transform([SAMPLE_TEXTS[3]])
+    fired = (prepared.iloc[0, 1:].to_numpy() > 0).tolist()
+    scorer.explainer.vectorizer.vectorize(text, fired)  # the shipped model cuts the words first
+    expected = transform_features(features, prepared)
+    vector = small.vectorize(text, fired)
+    assert np.array_equal(vector.indices, expected[0].indices)
+    assert np.array_equal(vector.values, expected[0].data)
+
+
 def test_one_flag_pass_gives_the_models_indicators(scorer: Scorer, cases: list[Case]) -> None:
     for case in cases:
         assert scorer.flags.scan(case.folded).fired == case.fired, case.text[:80]
