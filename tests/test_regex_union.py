@@ -5,10 +5,10 @@ import re
 import pytest
 
 from adscreen.guidance import load_guide
-from adscreen.redflags import LANGUAGES, load_flags, lower_pattern
-from adscreen.regex_union import compile_patterns, first_char_guard
+from adscreen.redflags import LANGUAGES, load_flags
+from adscreen.regex_union import FirstMatches, compile_patterns, first_char_guard
 from adscreen.sample_ads import read_sample_rows
-from adscreen.text import fold, fold_pattern
+from adscreen.text import fold, fold_pattern, lower_pattern
 
 FLAGS = load_flags()
 GUIDE = load_guide()
@@ -42,10 +42,39 @@ def test_the_costliest_flag_is_guarded() -> None:
 def test_destinations_start_where_the_plain_case_insensitive_union_starts(code: str) -> None:
     destination = GUIDE.destinations[code]
     plain = re.compile("|".join(f"(?:{fold_pattern(p)})" for p in destination.patterns), re.I)
-    fast = GUIDE._destination_regexes[code]
+    fast = GUIDE._destination_finder.regexes[code]
     for text in SAMPLE_ADS + [fold(example).text for example in destination.examples]:
         expected, found = plain.search(text), fast.search(text)
         assert (expected and expected.start()) == (found and found.start()), text
+
+
+def searched_starts(finder: FirstMatches, text: str) -> dict[str, int]:
+    """The slow reference: one search per name."""
+    return {name: match.start() for name, regex in finder.regexes.items() if (match := regex.search(text))}
+
+
+def test_first_matches_are_where_each_regex_alone_first_matches() -> None:
+    """Also where one name's match lies inside, or overlaps, another's, and behind lookarounds."""
+    finder = FirstMatches.compile(
+        {
+            "york": [r"\byork\b"],
+            "new york": [r"\bnew\s+york\b"],
+            "ork": ["ork"],
+            "after x": [r"(?<=x)y+"],
+            "not before shoe": [r"\bminsk(?!\s+shoe)"],
+            "never": ["zzz"],
+        }
+    )
+    texts = ["in new york, then york", "xyy new  york", "minsk shoe, minsk", "minsk shoe", "", "york" * 3, "zz"]
+    for text in texts + SAMPLE_ADS[:200]:
+        assert finder.starts(text) == searched_starts(finder, text), text
+
+
+def test_destinations_are_found_where_each_countrys_own_search_finds_them() -> None:
+    finder = GUIDE._destination_finder
+    examples = [fold(example).text for destination in GUIDE.destinations.values() for example in destination.examples]
+    for text in SAMPLE_ADS + examples + ["\n".join(examples)]:
+        assert finder.starts(text) == searched_starts(finder, text), text[:80]
 
 
 def test_a_guard_admits_exactly_the_possible_first_characters() -> None:

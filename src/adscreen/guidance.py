@@ -21,8 +21,8 @@ from adscreen.datafiles import read_yaml, validated
 from adscreen.errors import RuleConfigError
 from adscreen.localized import UI_LANGUAGES, Localized
 from adscreen.paths import DATA_DIR
-from adscreen.regex_union import compile_patterns
-from adscreen.text import MappedText, fold_pattern
+from adscreen.regex_union import FirstMatches, compile_patterns
+from adscreen.text import MappedText, fold_pattern, lower_pattern
 
 Verdict = Literal["VERIFIED", "VERIFIED-DATED", "UNVERIFIED", "DERIVED", "DEAD"]
 SHOWN_VERDICTS = frozenset({"VERIFIED", "VERIFIED-DATED"})
@@ -110,23 +110,22 @@ class Guide:
     advice: Advice
 
     @cached_property
-    def _destination_regexes(self) -> dict[str, re.Pattern[str]]:
-        compiled = {}
+    def _destination_finder(self) -> FirstMatches:
+        """Each country's patterns as one regex. Folded text is lower case, so lower-case
+        patterns match it as ``re.IGNORECASE`` would, and the engine can skip a wrong first letter at once."""
+        patterns = {}
         for code, destination in self.destinations.items():
+            patterns[code] = [lower_pattern(fold_pattern(pattern)) for pattern in destination.patterns]
             try:
-                compiled[code] = compile_patterns([fold_pattern(p) for p in destination.patterns], re.I)
+                compile_patterns(patterns[code])
             except re.error as error:
                 raise RuleConfigError(f"destinations.yaml: {code}: {error}") from None
-        return compiled
+        return FirstMatches.compile(patterns)
 
     def destinations_in(self, folded: MappedText) -> list[str]:
         """Country codes the ad names as a place of work, in order of first mention."""
-        found = []
-        for code, regex in self._destination_regexes.items():
-            match = regex.search(folded.text)
-            if match:
-                found.append((match.start(), code))
-        return [code for _, code in sorted(found)]
+        starts = self._destination_finder.starts(folded.text)
+        return sorted(starts, key=lambda code: (starts[code], code))
 
     def lines_for(self, country: str | None) -> tuple[str | None, CountryLines]:
         """The reader's country code (None when unknown) and its lines (the fallback when unknown)."""
@@ -185,5 +184,5 @@ def load_guide(data_dir: Path = DATA_DIR) -> Guide:
     destinations = validated(destinations_path, Destinations, read_yaml(destinations_path)).root
     advice = validated(advice_path, Advice, read_yaml(advice_path))
     guide = Guide(hotlines, destinations, advice)
-    guide._destination_regexes  # noqa: B018 - compile now, so a bad pattern fails at load time
+    guide._destination_finder  # noqa: B018 - compile now, so a bad pattern fails at load time
     return guide

@@ -23,7 +23,7 @@ from adscreen.errors import RuleConfigError
 from adscreen.localized import Localized
 from adscreen.paths import REDFLAGS_DIR
 from adscreen.regex_union import compile_patterns
-from adscreen.text import MappedText, fold, fold_pattern
+from adscreen.text import MappedText, fold, fold_pattern, lower_pattern
 
 LANGUAGES = ("ru", "be", "uk", "pl", "en")
 
@@ -98,19 +98,6 @@ def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
-
-
-def lower_pattern(pattern: str) -> str:
-    """A regex with its letters in lower case, escapes (``\\W``, ``\\B`` ...) left alone.
-
-    Folded text is all lower case, so lower-case patterns can match it without
-    IGNORECASE, which makes Python's regex engine several times slower.
-    """
-    chars, escaped = [], False
-    for char in pattern:
-        chars.append(char if escaped else char.lower())
-        escaped = char == "\\" and not escaped
-    return "".join(chars)
 
 
 def build_flag(spec: FlagSpec, source: str) -> RedFlag:

@@ -16,11 +16,16 @@ keep the matches identical avoid most of that work:
 A guard is a necessary condition, never a filter of real matches, so where the
 first characters cannot be worked out (back-references, local flags) the
 alternatives simply go unguarded.
+
+``FirstMatches`` answers "where does each of these named regexes first match?" (which
+countries an ad names, in order) with one scan of the text instead of one per name:
+a search costs a step at every position, and most names match nowhere.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from re import _constants as sre
 from re import _parser as sre_parse
 
@@ -192,3 +197,36 @@ def compile_patterns(patterns: list[str], flags: int = 0, guarded: bool = True) 
     elif anywhere:
         parts.append(f"{guard(anywhere[0])}(?:{anywhere[0]})")
     return re.compile("|".join(parts), flags)
+
+
+@dataclass(frozen=True)
+class FirstMatches:
+    """Named regexes, and the union of them all that finds where any of them can match."""
+
+    regexes: dict[str, re.Pattern[str]]
+    union: re.Pattern[str]
+
+    @classmethod
+    def compile(cls, named: dict[str, list[str]], flags: int = 0) -> FirstMatches:
+        """One regex per name from its patterns, and their union; ``re.error`` names no name: compile each first."""
+        regexes = {name: compile_patterns(patterns, flags) for name, patterns in named.items()}
+        return cls(regexes, compile_patterns([p for patterns in named.values() for p in patterns], flags))
+
+    def starts(self, text: str) -> dict[str, int]:
+        """Where each regex that matches ``text`` first matches: ``regex.search(text).start()``, by name.
+
+        The union stops at every position where some regex matches, leftmost first, so each
+        name is tried only there, and its first such position is where its own search stops.
+        """
+        found: dict[str, int] = {}
+        position = 0
+        while len(found) < len(self.regexes):
+            match = self.union.search(text, position)
+            if match is None:
+                break
+            position = match.start()
+            for name, regex in self.regexes.items():
+                if name not in found and regex.match(text, position):
+                    found[name] = position
+            position += 1
+        return found

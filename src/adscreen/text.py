@@ -145,6 +145,19 @@ def fold_pattern(pattern: str) -> str:
     return "".join(char if char.isascii() else _fold_char(char) for char in pattern)
 
 
+def lower_pattern(pattern: str) -> str:
+    """A regex with its letters in lower case, escapes (``\\W``, ``\\B`` ...) left alone.
+
+    Folded text is all lower case, so lower-case patterns can match it without
+    IGNORECASE, which makes Python's regex engine several times slower.
+    """
+    chars, escaped = [], False
+    for char in pattern:
+        chars.append(char if escaped else char.lower())
+        escaped = char == "\\" and not escaped
+    return "".join(chars)
+
+
 def fold(text: str) -> MappedText:
     """Text as the red-flag patterns see it (see the module docstring)."""
     folded = _fold_chars(text)
