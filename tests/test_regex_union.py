@@ -6,7 +6,7 @@ import pytest
 
 from adscreen.guidance import load_guide
 from adscreen.redflags import LANGUAGES, load_flags
-from adscreen.regex_union import FirstMatches, compile_patterns, first_char_guard
+from adscreen.regex_union import FirstMatches, compile_patterns, first_char_guard, share_gaps
 from adscreen.sample_ads import read_sample_rows
 from adscreen.text import fold, fold_pattern, lower_pattern
 
@@ -30,6 +30,32 @@ def test_each_flag_matches_the_same_spans_with_and_without_guards(flag: object) 
     ]
     for text in SAMPLE_ADS + examples:
         assert spans(flag.regex, text) == spans(plain, text), text
+
+
+@pytest.mark.parametrize("flag", FLAGS.flags, ids=lambda flag: flag.id)
+def test_each_flag_starts_where_the_plain_alternation_of_its_patterns_starts(flag: object) -> None:
+    patterns = [lower_pattern(fold_pattern(p)) for ps in flag.spec.patterns.values() for p in ps]
+    plain = re.compile("|".join(f"(?:{p})" for p in patterns))
+    for text in SAMPLE_ADS:
+        expected, found = plain.search(text), flag.regex.search(text)
+        assert (expected and expected.start()) == (found and found.start()), text
+
+
+def test_alternatives_around_one_gap_are_merged_and_start_where_they_did() -> None:
+    patterns = [r"\d+\$[\s\S]{0,20}?no experience", r"\d+\$[\s\S]{0,20}?без опыта", r"easy[\s\S]{0,20}?\d+\$"]
+    patterns.append(r"(?:simple)[\s\S]{0,20}?\d+\$")
+    merged = share_gaps(patterns, lambda tail: "")
+    assert merged == [
+        r"\d+\$[\s\S]{0,20}?(?:(?:no experience)|(?:без опыта))",
+        r"(?:(?:easy)|(?:(?:simple)))[\s\S]{0,20}?\d+\$",
+    ]
+    plain, fast = re.compile("|".join(patterns)), compile_patterns(patterns)
+    texts = ["3000$ без опыта, no experience", "easy 10$", "simple, 20$", "5$ and nothing", "easy work"]
+    for text in texts:
+        expected, found = plain.search(text), fast.search(text)
+        assert (expected and expected.start()) == (found and found.start()), text
+    assert fast.search(texts[0]).group() == "3000$ без опыта"  # the nearest tail, in any language
+    assert plain.search(texts[0]).group() == "3000$ без опыта, no experience"  # the first pattern's
 
 
 def test_the_costliest_flag_is_guarded() -> None:

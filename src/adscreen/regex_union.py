@@ -1,4 +1,4 @@
-"""Many regex patterns as one fast regex that matches exactly what their alternation matches.
+"""Many regex patterns as one fast regex that matches where their alternation matches.
 
 Python's regex engine tries every alternative at every position of the text. An
 alternative that starts with a lookbehind, an optional group or a long list of
@@ -13,6 +13,9 @@ keep the matches identical avoid most of that work:
   test: one guard in front of the word-start group, one in front of the other
   alternatives, and one more on each alternative whose own start is costly.
 
+A third rewrite keeps where matches start, not always where they end: alternatives
+around the same lazy gap (``[\\s\\S]{0,250}?``) are merged, see ``share_gaps``.
+
 A guard is a necessary condition, never a filter of real matches, so where the
 first characters cannot be worked out (back-references, local flags) the
 alternatives simply go unguarded.
@@ -25,11 +28,15 @@ a search costs a step at every position, and most names match nowhere.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from re import _constants as sre
 from re import _parser as sre_parse
 
 # Lookbehinds in front of a word boundary: "(?<!без\s)\bжильё" is "\b(?<!без\s)жильё".
+# A lazy gap of any characters between two parts of a pattern: "<sum>[\s\S]{0,250}?<no experience>".
+_GAP = re.compile(r"\[\\s\\S\]\{\d*,\d+\}\?")
 _LEADING_LOOKBEHINDS = re.compile(r"^((?:\(\?<[!=](?:[^()\\]|\\.)*\))*)\\b")
 _ZERO_WIDTH = (sre.AT, sre.ASSERT, sre.ASSERT_NOT)
 _ONE_CHAR = (sre.LITERAL, sre.NOT_LITERAL, sre.IN)
@@ -48,9 +55,10 @@ class _Unknown(Exception):
     """A construct whose first characters this module does not work out: leave the alternative unguarded."""
 
 
-def split_alternatives(pattern: str) -> list[str]:
-    """The top-level alternatives of a regex: ``a|(b|c)|[|]`` -> ``a``, ``(b|c)``, ``[|]``."""
-    parts, depth, in_class, escaped, start = [], 0, False, False, 0
+def _top_level(pattern: str) -> list[int]:
+    """Indices of the characters outside any group, class or escape, and of each such class's ``[``:
+    where ``|`` splits alternatives, and where a gap can be cut."""
+    found, depth, in_class, escaped = [], 0, False, False
     for index, char in enumerate(pattern):
         if escaped:
             escaped = False
@@ -59,16 +67,68 @@ def split_alternatives(pattern: str) -> list[str]:
         elif in_class:
             in_class = char != "]"
         elif char == "[":
+            if depth == 0:
+                found.append(index)
             in_class = True
         elif char == "(":
             depth += 1
         elif char == ")":
             depth -= 1
-        elif char == "|" and depth == 0:
-            parts.append(pattern[start:index])
-            start = index + 1
-    parts.append(pattern[start:])
-    return parts
+        elif depth == 0:
+            found.append(index)
+    return found
+
+
+def split_alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regex: ``a|(b|c)|[|]`` -> ``a``, ``(b|c)``, ``[|]``."""
+    bars = [index for index in _top_level(pattern) if pattern[index] == "|"]
+    return [pattern[start + 1 : stop] for start, stop in zip([-1, *bars], [*bars, len(pattern)], strict=True)]
+
+
+def _split_at_gap(alternative: str) -> tuple[str, str, str] | None:
+    """``(head, gap, tail)`` of an alternative with a lazy gap outside any group, else None."""
+    for index in _top_level(alternative):
+        gap = _GAP.match(alternative, index)
+        if gap:
+            return alternative[:index], gap.group(), alternative[gap.end() :]
+    return None
+
+
+def _either(patterns: list[str]) -> str:
+    return patterns[0] if len(patterns) == 1 else "(?:" + "|".join(f"(?:{p})" for p in patterns) + ")"
+
+
+def share_gaps(alternatives: list[str], guard: Callable[[str], str]) -> list[str]:
+    """Alternatives that differ only after the same gap, or only before it, merged into one.
+
+    "A gap T1 | A gap T2" becomes "A gap (?:T1|T2)": the five languages' "a large sum, then
+    within 250 characters 'no experience'" would otherwise each match the same sums again.
+    The merged alternative matches at the same places; its match may end sooner (at the
+    nearest tail of any language, where the alternation takes the first language's). Each
+    tail is also guarded (``guard``) where the gap stops before trying it.
+    """
+    split = [_split_at_gap(alternative) for alternative in alternatives]
+    same_head: dict[tuple[str, str], list[int]] = defaultdict(list)
+    same_tail: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, parts in enumerate(split):
+        if parts is not None:
+            same_head[parts[0], parts[1]].append(index)
+    for index, parts in enumerate(split):
+        if parts is not None and len(same_head[parts[0], parts[1]]) == 1:
+            same_tail[parts[1], parts[2]].append(index)
+    merged = []
+    for index, (alternative, parts) in enumerate(zip(alternatives, split, strict=True)):
+        if parts is None:
+            merged.append(alternative)
+            continue
+        head, gap, tail = parts
+        heads, tails = same_head[head, gap], same_tail.get((gap, tail), [])
+        if len(heads) > 1 and index == heads[0]:
+            tails_pattern = _either([split[i][2] for i in heads])
+            merged.append(head + gap + guard(tails_pattern) + tails_pattern)
+        elif len(heads) == 1 and index == tails[0]:
+            merged.append(_either([split[i][0] for i in tails]) + gap + guard(tail) + tail)
+    return merged
 
 
 def _char(code: int) -> str:
@@ -170,21 +230,21 @@ def compile_patterns(patterns: list[str], flags: int = 0, guarded: bool = True) 
 
     ``guarded=False`` leaves the guards out: the same matches, slower (tests compare the two).
 
-    Word-start alternatives are tried before the others at each position: where two
-    alternatives match at one position, this order picks the match; where a match
-    starts never changes.
+    Word-start alternatives are tried before the others at each position, and alternatives
+    around the same gap are merged (``share_gaps``): where two alternatives match at one
+    position, this picks the match; where a match starts never changes.
     """
-    at_word_start, anywhere = [], []
-    for pattern in patterns:
-        for alternative in split_alternatives(pattern):
-            match = _LEADING_LOOKBEHINDS.match(alternative)
-            if match:
-                at_word_start.append(match.group(1) + alternative[match.end() :])
-            else:
-                anywhere.append(alternative)
 
     def guard(pattern: str, always: bool = False) -> str:
         return first_char_guard(pattern, flags, always) if guarded else ""
+
+    at_word_start, anywhere = [], []
+    for alternative in share_gaps([a for pattern in patterns for a in split_alternatives(pattern)], guard):
+        match = _LEADING_LOOKBEHINDS.match(alternative)
+        if match:
+            at_word_start.append(match.group(1) + alternative[match.end() :])
+        else:
+            anywhere.append(alternative)
 
     def group(alternatives: list[str]) -> str:
         """The alternatives, each guarded where its start is costly, behind one guard for them all."""
