@@ -14,6 +14,7 @@ from adscreen.cli import app
 from adscreen.config import Settings
 from adscreen.errors import ScoringUnavailable
 from adscreen.sample_ads import read_sample_rows
+from adscreen.schemas import ResultOut, result_json
 from adscreen.scorer_source import INLINE_MAX_CHARS, Serving
 
 SHORT = "Девушки 18-25, работа хостес в Дубае, 3000$ в месяц, билеты оплачиваем, пиши в Telegram @dubai_job"
@@ -35,13 +36,21 @@ def test_the_api_returns_the_scorers_result(client: TestClient, scorer: Scorer, 
     assert response.json() == expected
 
 
+def test_the_json_sent_is_the_response_models_json_for_every_sample_ad(scorer: Scorer) -> None:
+    """The score route skips FastAPI's validation of its answer: the result must be ``ResultOut`` exactly."""
+    for row in read_sample_rows():
+        result = scorer.score(row["text"], country="UA", ui_language="uk")
+        assert json.loads(result_json(result)) == ResultOut.model_validate(result).model_dump(mode="json")
+
+
 def test_an_ad_the_server_cannot_score_now_is_503_with_retry_after(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def stopped(*arguments: object) -> dict:
+    async def stopped(*arguments: object) -> bytes:
         raise ScoringUnavailable("the scoring process stopped while scoring this ad; please try again")
 
     monkeypatch.setattr(Serving, "score", stopped)
+    monkeypatch.setattr(Serving, "score_json", stopped)
     response = client.post("/v1/score", json={"text": SHORT})
     assert response.status_code == 503 and response.headers["retry-after"] == "5"
     assert "please try again" in response.json()["detail"]

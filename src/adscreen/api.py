@@ -83,10 +83,11 @@ def model_metadata(scorer: ScorerDep) -> dict:
 
 
 @score_router.post("/score", response_model=ResultOut)
-async def score_ad(ad: AdIn, serving: ServingDep, settings: SettingsDep) -> dict:
+async def score_ad(ad: AdIn, serving: ServingDep, settings: SettingsDep) -> Response:
     """Score one ad: risk, band, red flags, the model's evidence and where to get help."""
     text = check_text(ad.text, settings.max_ad_chars)
-    return await serving.score(text, ad.country or settings.default_country, ad.language)
+    body = await serving.score_json(text, ad.country or settings.default_country, ad.language)
+    return Response(body, media_type="application/json")
 
 
 @score_router.post("/score/batch", response_model=BatchOut)

@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 
 from adscreen.guidance import Guide, load_guide
 from adscreen.registry import Registry, load_model_dir
+from adscreen.schemas import result_json
 from adscreen.scoring import MAX_AD_CHARS, Scorer
 from adscreen.scoring_pool import ScoringPool
 
@@ -62,7 +64,16 @@ class Serving(NamedTuple):
     async def score(self, text: str, country: str | None, ui_language: str | None) -> dict:
         """``Scorer.score`` of a valid ad, in the pool when there is one, without blocking other requests long."""
         if self.pool is not None:
-            return await self.pool.score(text, country, ui_language)
+            return orjson.loads(await self.pool.score_json(text, country, ui_language))
+        return await self._score_here(text, country, ui_language)
+
+    async def score_json(self, text: str, country: str | None, ui_language: str | None) -> bytes:
+        """The same result as the body of ``POST /v1/score`` (``schemas.result_json``)."""
+        if self.pool is not None:
+            return await self.pool.score_json(text, country, ui_language)
+        return result_json(await self._score_here(text, country, ui_language))
+
+    async def _score_here(self, text: str, country: str | None, ui_language: str | None) -> dict:
         if len(text) <= INLINE_MAX_CHARS:
             return self.scorer.score(text, country=country, ui_language=ui_language)
         return await run_in_threadpool(self.scorer.score, text, country=country, ui_language=ui_language)

@@ -9,6 +9,9 @@ whichever process is free takes the oldest waiting ad. The hand-off runs on the 
 loop itself, a reader per pipe, so the queue of waiting ads is the pool's own and no
 helper thread competes with the loop for the GIL.
 
+A scoring process answers with the result's JSON (``schemas.result_json``), which the
+score route sends on as it is: the server process neither unpickles nor re-serialises it.
+
 A scoring process that dies (killed, out of memory) fails only the ad it held, with
 ``ScoringUnavailable``, and is replaced.
 """
@@ -31,6 +34,7 @@ from adscreen.errors import AdscreenError, ScoringUnavailable
 from adscreen.guidance import load_guide
 from adscreen.language import warm_up
 from adscreen.registry import LoadedModel, load_model_dir
+from adscreen.schemas import result_json
 from adscreen.scoring import Scorer
 
 log = logging.getLogger("adscreen.pool")
@@ -57,7 +61,7 @@ def _serve(connection: Connection, model_dir: str, sha256: str | None, max_chars
             return
         text, country, ui_language = request
         try:
-            connection.send(("ok", scorer.score(text, country=country, ui_language=ui_language)))
+            connection.send(("ok", result_json(scorer.score(text, country=country, ui_language=ui_language))))
         except AdscreenError as error:
             connection.send(("refused", error))
         except Exception as error:  # one ad must not take the process down; the server answers 503
@@ -147,8 +151,8 @@ class ScoringPool:
             raise ScoringUnavailable(f"a scoring process could not load {self.model_dir}: {detail}")
         return worker
 
-    async def score(self, text: str, country: str | None, ui_language: str | None) -> dict:
-        """The result of ``Scorer.score`` for a valid ad, from the first scoring process free."""
+    async def score_json(self, text: str, country: str | None, ui_language: str | None) -> bytes:
+        """The JSON of ``Scorer.score``'s result for a valid ad, from the first scoring process free."""
         if self._stopped:  # a request that took this pool just before its model was replaced
             raise ScoringUnavailable("the model was just replaced; please try again")
         if self._loop is None:
