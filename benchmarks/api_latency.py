@@ -13,7 +13,12 @@ the client's own CPU per request, and a last row times ``GET /healthz`` (no
 scoring) at the highest level: the floor that the client, the loopback and the
 HTTP stack set on this machine, whatever scoring costs.
 
+The typical ad is sent again and again, so the scoring processes soon know all its
+words (see ``score_inprocess.py``); ``--ads samples`` sends the 1,030 sample ads in
+turn instead (longer, 396 characters on average, and mostly new to the server).
+
 Usage: .venv/bin/python benchmarks/api_latency.py [--requests 400] [--levels 1,4,8] [--seconds 60] [--workers 2]
+       [--ads typical|samples]
 """
 
 from __future__ import annotations
@@ -28,17 +33,19 @@ from urllib.parse import urlsplit
 import numpy as np
 from local_server import local_server
 
+from adscreen.sample_ads import read_sample_rows
+
 TYPICAL_AD = (
     "Требуются девушки 18-30 лет на работу официанткой в ресторан в Стамбуле. Зарплата от 1500$ + чаевые, "
     "опыт не нужен, жильё и билеты за счёт работодателя. Выезд на следующей неделе, пишите в Telegram @istanbul_work"
 )
 
 
-def request_bytes(host: str, route: str) -> bytes:
-    """One complete keep-alive request: the scoring POST, or a GET for any other route."""
+def request_bytes(host: str, route: str, text: str) -> bytes:
+    """One complete keep-alive request: the scoring POST of ``text``, or a GET for any other route."""
     if route != "/v1/score":
         return f"GET {route} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-    body = json.dumps({"text": TYPICAL_AD, "country": "BY"}).encode()
+    body = json.dumps({"text": text, "country": "BY"}).encode()
     head = (
         f"POST {route} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
@@ -61,11 +68,11 @@ async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, r
 
 
 async def run_level(
-    base: str, route: str, concurrency: int, total: int, seconds: float
+    base: str, route: str, concurrency: int, total: int, seconds: float, ads: list[str]
 ) -> tuple[np.ndarray, float, float]:
-    """Latencies in ms, requests per second, and the client's CPU ms per request."""
+    """Latencies in ms, requests per second, and the client's CPU ms per request; the ads are sent in turn."""
     address = urlsplit(base)
-    request = request_bytes(address.netloc, route)
+    requests = [request_bytes(address.netloc, route, text) for text in ads]
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
     remaining = iter(range(total))
@@ -73,11 +80,11 @@ async def run_level(
     async def user() -> None:
         reader, writer = await asyncio.open_connection(address.hostname, address.port)
         try:
-            for _ in remaining:
+            for number in remaining:
                 if time.monotonic() > deadline:
                     return
                 start = time.perf_counter()
-                await exchange(reader, writer, request)
+                await exchange(reader, writer, requests[number % len(requests)])
                 latencies.append(time.perf_counter() - start)
         finally:
             writer.close()
@@ -95,18 +102,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="time limit per level")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server worker processes")
     parser.add_argument("--log-level", default="warning", help="server log level (info logs every request)")
+    parser.add_argument("--ads", choices=["typical", "samples"], default="typical", help="what to score (see above)")
     arguments = parser.parse_args()
+    ads = [TYPICAL_AD] if arguments.ads == "typical" else [row["text"] for row in read_sample_rows()]
     levels = [int(value) for value in arguments.levels.split(",")]
     with local_server("--workers", str(arguments.workers), "--log-level", arguments.log_level) as base:
-        asyncio.run(run_level(base, "/v1/score", max(levels), 50 * arguments.workers, 10))  # warm every worker
-        print(f"server workers: {arguments.workers}; ad of {len(TYPICAL_AD)} characters")
+        asyncio.run(run_level(base, "/v1/score", max(levels), 50 * arguments.workers, 10, [TYPICAL_AD]))  # warm up
+        mean_chars = sum(map(len, ads)) / len(ads)
+        print(
+            f"server workers: {arguments.workers}; {len(ads)} different ads of {mean_chars:.0f} characters on average"
+        )
         print(
             f"{'route':>10} {'concurrency':>11} {'requests':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
             f" {'req/s':>7} {'client CPU ms/req':>17}"
         )
         for route, level in [*(("/v1/score", level) for level in levels), ("/healthz", max(levels))]:
             latencies, rate, client_cpu = asyncio.run(
-                run_level(base, route, level, arguments.requests, arguments.seconds)
+                run_level(base, route, level, arguments.requests, arguments.seconds, ads)
             )
             p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
             print(
