@@ -1,7 +1,7 @@
 """The served app's scoring processes: same results as in-process, each answer to its own ad, survive a dead process.
 
-One pool of two processes serves the module, driven from one event loop (``asyncio.Runner``),
-as a server drives it.
+One pool of two processes serves the module, driven from one uvloop event loop, as
+``adscreen serve`` drives it (uvloop makes the answers' pipes non-blocking).
 """
 
 import asyncio
@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import orjson
 import pytest
+import uvloop
 from fastapi.testclient import TestClient
 
 from adscreen.api import create_app
@@ -18,10 +19,11 @@ from adscreen.errors import InputTooLarge, ScoringUnavailable
 from adscreen.paths import MODELS_DIR
 from adscreen.registry import Registry
 from adscreen.sample_ads import read_sample_rows
+from adscreen.schemas import result_json
 from adscreen.scoring import Scorer
 from adscreen.scoring_pool import ScoringPool
 
-MAX_CHARS = 3_000
+MAX_CHARS = 20_000
 ADS = [row["text"] for row in read_sample_rows()[::40]]
 LURE = "Девушки 18-25, работа хостес в Дубае, 3000$ в месяц, билеты оплачиваем, пиши в Telegram @dubai_job"
 
@@ -30,7 +32,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def runner() -> Iterator[asyncio.Runner]:
-    with asyncio.Runner() as runner:
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         yield runner
 
 
@@ -51,6 +53,11 @@ async def score(pool: ScoringPool, text: str, country: str | None, language: str
     return orjson.loads(await pool.score_json(text, country, language))
 
 
+async def until_idle(pool: ScoringPool, processes: int) -> None:
+    while len(pool._idle) < processes:
+        await asyncio.sleep(0.1)
+
+
 async def score_all(pool: ScoringPool, texts: list[str], country: str | None = "BY") -> list[dict]:
     return await asyncio.gather(*(score(pool, text, country, None) for text in texts))
 
@@ -64,9 +71,17 @@ def test_many_ads_at_once_each_get_the_in_process_result(pool: ScoringPool, scor
 
 
 def test_an_ad_the_scorer_refuses_raises_the_same_error(pool: ScoringPool, runner) -> None:
-    with pytest.raises(InputTooLarge, match="limit is 3000"):
-        runner.run(score(pool, "работа " * 1000, None, None))
+    with pytest.raises(InputTooLarge, match="limit is 20000"):
+        runner.run(score(pool, "работа " * 3000, None, None))
     assert runner.run(score(pool, LURE, None, "ru"))["band"] == "high"  # the process goes on
+
+
+def test_long_answers_arrive_whole(pool: ScoringPool, scorer: Scorer, runner) -> None:
+    """An answer longer than a pipe holds (64 KiB) reaches the non-blocking pipe in pieces, while others arrive."""
+    handles = ("Работа в Дубае, пиши: " + " ".join(f"@dubai_job_{number}" for number in range(1500)))[:MAX_CHARS]
+    texts = [handles, LURE, ADS[0]] * 4
+    assert len(result_json(scorer.score(handles, country="BY"))) > 2 * 65_536
+    assert runner.run(score_all(pool, texts)) == [scorer.score(text, country="BY") for text in texts]
 
 
 def test_an_ad_whose_client_went_away_is_not_scored(pool: ScoringPool, scorer: Scorer, runner) -> None:
@@ -96,13 +111,19 @@ def test_a_dead_process_fails_only_its_ad_and_is_replaced(pool: ScoringPool, sco
         assert isinstance(lost, ScoringUnavailable) and "please try again" in str(lost)
     assert lure == scorer.score(LURE)  # waited for a replacement process
 
-    async def until_replaced() -> None:
-        while len(pool._idle) < 2:
-            await asyncio.sleep(0.1)
-
-    runner.run(asyncio.wait_for(until_replaced(), 120))
+    runner.run(asyncio.wait_for(until_idle(pool, 2), 120))
     assert pool.alive == 2
     assert runner.run(score_all(pool, ADS[:4], None)) == [scorer.score(text) for text in ADS[:4]]
+
+
+def test_an_ad_handed_to_a_process_that_died_idle_goes_to_the_next(pool: ScoringPool, scorer: Scorer, runner) -> None:
+    runner.run(asyncio.wait_for(until_idle(pool, 2), 120))
+    dead = pool._idle[-1]  # the next to be handed an ad
+    dead.process.kill()
+    dead.process.join()  # gone before the event loop has seen its pipe close
+    assert runner.run(score(pool, LURE, None, None)) == scorer.score(LURE)
+    runner.run(asyncio.wait_for(until_idle(pool, 2), 120))
+    assert dead not in pool._idle and pool.alive == 2
 
 
 def test_a_model_that_fails_verification_starts_no_pool(scorer: Scorer) -> None:

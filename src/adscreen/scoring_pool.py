@@ -11,6 +11,9 @@ helper thread competes with the loop for the GIL.
 
 A scoring process answers with the result's JSON (``schemas.result_json``), which the
 score route sends on as it is: the server process neither unpickles nor re-serialises it.
+Answers come back on a pipe of their own that the server reads without blocking, as
+pieces arrive: uvloop (which uvicorn runs) makes a watched pipe non-blocking, and a long
+answer is written in more than one piece.
 
 A scoring process that dies (killed, out of memory) fails only the ad it held, with
 ``ScoringUnavailable``, and is replaced.
@@ -22,8 +25,13 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
+import pickle
+import select
 import signal
+import struct
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -40,39 +48,77 @@ from adscreen.scoring import Scorer
 log = logging.getLogger("adscreen.pool")
 START_SECONDS = 300  # loading and verifying a model on a busy machine; a process slower than this is broken
 Request = tuple[str, str | None, str | None]  # text, country, interface language
+Answer = tuple[str, object]  # status ("ready", "ok", "refused", "failed") and its detail
+_LENGTH = struct.Struct("!Q")  # an answer on its pipe: its length, then the pickled Answer
 
 
-def _serve(connection: Connection, model_dir: str, sha256: str | None, max_chars: int) -> None:
+def _send_answer(pipe: Connection, answer: Answer) -> None:
+    payload = pickle.dumps(answer)
+    data = memoryview(_LENGTH.pack(len(payload)) + payload)
+    while data:
+        data = data[os.write(pipe.fileno(), data) :]
+
+
+def _serve(requests: Connection, answers: Connection, model_dir: str, sha256: str | None, max_chars: int) -> None:
     """A scoring process: load and verify the model, say ready, then score each ad it is sent until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then stops its pool
     try:
         scorer = Scorer(load_model_dir(Path(model_dir), sha256), load_guide(), max_chars)
         warm_up()
     except Exception as error:  # the parent reports it; a traceback here would go nowhere useful
-        connection.send(("failed", str(error)))
+        _send_answer(answers, ("failed", str(error)))
         return
-    connection.send(("ready", None))
+    _send_answer(answers, ("ready", None))
     while True:
         try:
-            request = connection.recv()
+            request = requests.recv()
         except (EOFError, OSError):  # the server went away
             return
         if request is None:
             return
         text, country, ui_language = request
         try:
-            connection.send(("ok", result_json(scorer.score(text, country=country, ui_language=ui_language))))
+            answer: Answer = ("ok", result_json(scorer.score(text, country=country, ui_language=ui_language)))
         except AdscreenError as error:
-            connection.send(("refused", error))
+            answer = ("refused", error)
         except Exception as error:  # one ad must not take the process down; the server answers 503
-            connection.send(("failed", f"{type(error).__name__}: {error}"))
+            answer = ("failed", f"{type(error).__name__}: {error}")
+        try:
+            _send_answer(answers, answer)
+        except OSError:  # the server went away
+            return
 
 
 @dataclass(eq=False)
 class _Worker:
     process: BaseProcess
-    connection: Connection
+    requests: Connection  # written as the process reads it: it waits for each ad
+    answers: Connection  # read without blocking, piece by piece (``take_answer``)
+    inbox: bytearray = field(default_factory=bytearray)
     holding: asyncio.Future | None = None
+
+    def take_answer(self) -> Answer | None:
+        """Read what has arrived of the process's answer: the answer once it is whole, else None.
+        EOFError when the process has gone."""
+        try:
+            chunk = os.read(self.answers.fileno(), 1 << 20)
+        except BlockingIOError:
+            return None
+        if not chunk:
+            raise EOFError
+        self.inbox += chunk
+        if len(self.inbox) < _LENGTH.size:
+            return None
+        end = _LENGTH.size + _LENGTH.unpack_from(self.inbox)[0]
+        if len(self.inbox) < end:
+            return None
+        answer = pickle.loads(self.inbox[_LENGTH.size : end])
+        del self.inbox[:end]
+        return answer
+
+    def close(self) -> None:
+        self.requests.close()
+        self.answers.close()
 
 
 @dataclass(eq=False)
@@ -127,26 +173,34 @@ class ScoringPool:
 
     def _start(self) -> _Worker:
         context = multiprocessing.get_context("spawn")  # a fork of a server with threads can deadlock
-        ours, theirs = context.Pipe()
+        their_requests, our_requests = context.Pipe(duplex=False)
+        our_answers, their_answers = context.Pipe(duplex=False)
         process = context.Process(
             target=_serve,
-            args=(theirs, self.model_dir, self.sha256, self.max_chars),
+            args=(their_requests, their_answers, self.model_dir, self.sha256, self.max_chars),
             name="adscreen-scorer",
             daemon=True,
         )
         process.start()
-        theirs.close()
+        their_requests.close()
+        their_answers.close()
+        os.set_blocking(our_answers.fileno(), False)
         self._processes.append(process)
-        return _Worker(process, ours)
+        return _Worker(process, our_requests, our_answers)
 
     def _ready(self, worker: _Worker) -> _Worker:
         """The worker once it has loaded the model; ScoringUnavailable when it cannot."""
-        if not worker.connection.poll(START_SECONDS):
-            raise ScoringUnavailable(f"a scoring process did not load {self.model_dir} in {START_SECONDS} s")
+        deadline = time.monotonic() + START_SECONDS
+        answer = None
         try:
-            status, detail = worker.connection.recv()
+            while answer is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not select.select([worker.answers], [], [], remaining)[0]:
+                    raise ScoringUnavailable(f"a scoring process did not load {self.model_dir} in {START_SECONDS} s")
+                answer = worker.take_answer()
         except EOFError:
             raise ScoringUnavailable(f"a scoring process stopped while loading {self.model_dir}") from None
+        status, detail = answer
         if status != "ready":
             raise ScoringUnavailable(f"a scoring process could not load {self.model_dir}: {detail}")
         return worker
@@ -158,7 +212,7 @@ class ScoringPool:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
             for worker in self._idle:
-                self._loop.add_reader(worker.connection.fileno(), self._answered, worker)
+                self._loop.add_reader(worker.answers.fileno(), self._answered, worker)
         answer = self._loop.create_future()
         self._waiting.append(((text, country, ui_language), answer))
         self._dispatch()
@@ -170,7 +224,12 @@ class ScoringPool:
             if answer.done():  # the client went away while it waited
                 continue
             worker = self._idle.pop()
-            worker.connection.send(request)
+            try:
+                worker.requests.send(request)
+            except OSError:  # it died since its last answer: the ad waits for the next process free
+                self._waiting.appendleft((request, answer))
+                self._lost(worker, None)
+                continue
             worker.holding = answer
             self._busy.add(worker)
         if self._retiring and not self._busy:
@@ -181,13 +240,18 @@ class ScoringPool:
             self._stop()
 
     def _answered(self, worker: _Worker) -> None:
-        answer, worker.holding = worker.holding, None
-        self._busy.discard(worker)
         try:
-            status, detail = worker.connection.recv()
+            reply = worker.take_answer()
         except (EOFError, OSError):
+            answer, worker.holding = worker.holding, None
+            self._busy.discard(worker)
             self._lost(worker, answer)
             return
+        if reply is None:  # more of it to come
+            return
+        status, detail = reply
+        answer, worker.holding = worker.holding, None
+        self._busy.discard(worker)
         if answer is not None and not answer.done():
             if status == "ok":
                 answer.set_result(detail)
@@ -202,8 +266,8 @@ class ScoringPool:
     def _lost(self, worker: _Worker, answer: asyncio.Future | None) -> None:
         """A scoring process died: fail its ad, and start a replacement off the event loop."""
         assert self._loop is not None
-        self._loop.remove_reader(worker.connection.fileno())
-        worker.connection.close()
+        self._loop.remove_reader(worker.answers.fileno())
+        worker.close()
         if worker in self._idle:  # it died between two ads
             self._idle.remove(worker)
         worker.process.join(timeout=1)  # its pipe closed as it exited: reap it, for the exit code
@@ -230,9 +294,9 @@ class ScoringPool:
     def _join(self, worker: _Worker) -> None:
         assert self._loop is not None
         if self._retiring:
-            worker.connection.send(None)
+            worker.requests.send(None)
             return
-        self._loop.add_reader(worker.connection.fileno(), self._answered, worker)
+        self._loop.add_reader(worker.answers.fileno(), self._answered, worker)
         self._idle.append(worker)
         self._dispatch()
 
@@ -261,8 +325,8 @@ class ScoringPool:
         self._stopped = True
         for worker in self._idle:
             if self._loop is not None:
-                self._loop.remove_reader(worker.connection.fileno())
+                self._loop.remove_reader(worker.answers.fileno())
             with contextlib.suppress(OSError):
-                worker.connection.send(None)
-            worker.connection.close()
+                worker.requests.send(None)
+            worker.close()
         self._idle.clear()
