@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from adscreen import load_model
+from adscreen.language import warm_up
 from adscreen.sample_ads import read_sample_rows
 from adscreen.scoring import MAX_AD_CHARS, Scorer
 
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1030, help="ads for the score_many figure (sample ads, repeated)")
     arguments = parser.parse_args()
     scorer = load_model()
+    warm_up()  # load every language model now, as a server does, not during the first ads
     texts = [row["text"] for row in read_sample_rows()]
     longest = max(texts, key=len)
     maximal = "\n\n".join(texts)[:MAX_AD_CHARS]
