@@ -1,8 +1,13 @@
 """Hotlines and advice: only verified lines, the reader's country, the ad's destination, band-specific advice."""
 
+import shutil
+from pathlib import Path
+
 import pytest
 
+from adscreen.errors import RuleConfigError
 from adscreen.guidance import SHOWN_VERDICTS, load_guide
+from adscreen.paths import DATA_DIR
 from adscreen.text import fold
 
 GUIDE = load_guide()
@@ -97,3 +102,14 @@ def test_advice_depends_on_the_band_and_language() -> None:
 
 def test_guidance_says_where_numbers_come_from() -> None:
     assert "2026" in GUIDE.guidance("low", "PL", [], "en")["source_note"]
+
+
+def test_a_bad_destination_pattern_names_its_file_and_country(tmp_path: Path) -> None:
+    for name in ("hotlines.yaml", "destinations.yaml", "guidance.yaml"):
+        shutil.copy(DATA_DIR / name, tmp_path / name)
+    destinations = tmp_path / "destinations.yaml"
+    destinations.write_text(
+        destinations.read_text() + "\nXX:\n  patterns:\n    - '\\bwork(in'\n  examples: ['work in']\n"
+    )
+    with pytest.raises(RuleConfigError, match=r"destinations.yaml: XX: missing \)"):
+        load_guide(tmp_path)

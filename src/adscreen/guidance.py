@@ -21,7 +21,7 @@ from adscreen.datafiles import read_yaml, validated
 from adscreen.errors import RuleConfigError
 from adscreen.localized import UI_LANGUAGES, Localized
 from adscreen.paths import DATA_DIR
-from adscreen.regex_union import FirstMatches, compile_patterns
+from adscreen.regex_union import FirstMatches
 from adscreen.text import MappedText, fold_pattern, lower_pattern
 
 Verdict = Literal["VERIFIED", "VERIFIED-DATED", "UNVERIFIED", "DERIVED", "DEAD"]
@@ -113,14 +113,14 @@ class Guide:
     def _destination_finder(self) -> FirstMatches:
         """Each country's patterns as one regex. Folded text is lower case, so lower-case
         patterns match it as ``re.IGNORECASE`` would, and the engine can skip a wrong first letter at once."""
-        patterns = {}
-        for code, destination in self.destinations.items():
-            patterns[code] = [lower_pattern(fold_pattern(pattern)) for pattern in destination.patterns]
-            try:
-                compile_patterns(patterns[code])
-            except re.error as error:
-                raise RuleConfigError(f"destinations.yaml: {code}: {error}") from None
-        return FirstMatches.compile(patterns)
+        patterns = {
+            code: [lower_pattern(fold_pattern(pattern)) for pattern in destination.patterns]
+            for code, destination in self.destinations.items()
+        }
+        try:
+            return FirstMatches.compile(patterns)
+        except re.error as error:
+            raise RuleConfigError(f"destinations.yaml: {error}") from None
 
     def destinations_in(self, folded: MappedText) -> list[str]:
         """Country codes the ad names as a place of work, in order of first mention."""

@@ -268,8 +268,13 @@ class FirstMatches:
 
     @classmethod
     def compile(cls, named: dict[str, list[str]], flags: int = 0) -> FirstMatches:
-        """One regex per name from its patterns, and their union; ``re.error`` names no name: compile each first."""
-        regexes = {name: compile_patterns(patterns, flags) for name, patterns in named.items()}
+        """One regex per name from its patterns, and their union; a bad pattern's ``re.error`` starts with its name."""
+        regexes = {}
+        for name, patterns in named.items():
+            try:
+                regexes[name] = compile_patterns(patterns, flags)
+            except re.error as error:
+                raise re.error(f"{name}: {error}") from None
         return cls(regexes, compile_patterns([p for patterns in named.values() for p in patterns], flags))
 
     def starts(self, text: str) -> dict[str, int]:
