@@ -15,6 +15,12 @@ EMSCAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "emscad_train
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, the longest (training on EMSCAD, about 3 minutes) before them: the suite runs on
+    every core (pytest-xdist), and a long test started last would leave the other cores idle while it ends."""
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, "emscad_path" not in item.fixturenames))
+
+
 @pytest.fixture(scope="session")
 def scorer() -> Scorer:
     """The shipped default model, loaded through the public API."""

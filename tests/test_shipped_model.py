@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from adscreen.paths import MODELS_DIR, SAMPLE_ADS_DIR
 from adscreen.training import train_to_folder
 
@@ -17,6 +19,7 @@ def test_shipped_model_records_what_it_was_trained_on() -> None:
     assert (SHIPPED / "model.joblib").stat().st_size < 20 * 1024 * 1024
 
 
+@pytest.mark.slow
 def test_training_command_reproduces_the_shipped_metrics(emscad_path: Path, tmp_path: Path) -> None:
     data = [*sorted(SAMPLE_ADS_DIR.glob("*.jsonl")), emscad_path]
     rebuilt = train_to_folder(data, tmp_path / "adscreen-v1", say=lambda line: None)
