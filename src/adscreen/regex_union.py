@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from re import _constants as sre
 from re import _parser as sre_parse
 
-# Lookbehinds in front of a word boundary: "(?<!без\s)\bжильё" is "\b(?<!без\s)жильё".
 # A lazy gap of any characters between two parts of a pattern: "<sum>[\s\S]{0,250}?<no experience>".
 _GAP = re.compile(r"\[\\s\\S\]\{\d*,\d+\}\?")
+# Lookbehinds in front of a word boundary: "(?<!без\s)\bжильё" is "\b(?<!без\s)жильё".
 _LEADING_LOOKBEHINDS = re.compile(r"^((?:\(\?<[!=](?:[^()\\]|\\.)*\))*)\\b")
 _ZERO_WIDTH = (sre.AT, sre.ASSERT, sre.ASSERT_NOT)
 _ONE_CHAR = (sre.LITERAL, sre.NOT_LITERAL, sre.IN)
@@ -122,11 +122,12 @@ def share_gaps(alternatives: list[str], guard: Callable[[str], str]) -> list[str
             merged.append(alternative)
             continue
         head, gap, tail = parts
-        heads, tails = same_head[head, gap], same_tail.get((gap, tail), [])
-        if len(heads) > 1 and index == heads[0]:
-            tails_pattern = _either([split[i][2] for i in heads])
-            merged.append(head + gap + guard(tails_pattern) + tails_pattern)
-        elif len(heads) == 1 and index == tails[0]:
+        heads = same_head[head, gap]
+        if len(heads) > 1:
+            if index == heads[0]:
+                tails_pattern = _either([split[i][2] for i in heads])
+                merged.append(head + gap + guard(tails_pattern) + tails_pattern)
+        elif index == (tails := same_tail[gap, tail])[0]:
             merged.append(_either([split[i][0] for i in tails]) + gap + guard(tail) + tail)
     return merged
 

@@ -243,15 +243,12 @@ class ScoringPool:
         try:
             reply = worker.take_answer()
         except (EOFError, OSError):
-            answer, worker.holding = worker.holding, None
-            self._busy.discard(worker)
-            self._lost(worker, answer)
+            self._lost(worker, self._release(worker))
             return
         if reply is None:  # more of it to come
             return
         status, detail = reply
-        answer, worker.holding = worker.holding, None
-        self._busy.discard(worker)
+        answer = self._release(worker)
         if answer is not None and not answer.done():
             if status == "ok":
                 answer.set_result(detail)
@@ -262,6 +259,12 @@ class ScoringPool:
                 answer.set_exception(ScoringUnavailable("scoring this ad failed on the server; please try again"))
         self._idle.append(worker)
         self._dispatch()
+
+    def _release(self, worker: _Worker) -> asyncio.Future | None:
+        """The ad the worker held, which it holds no longer."""
+        answer, worker.holding = worker.holding, None
+        self._busy.discard(worker)
+        return answer
 
     def _lost(self, worker: _Worker, answer: asyncio.Future | None) -> None:
         """A scoring process died: fail its ad, and start a replacement off the event loop."""
