@@ -162,7 +162,7 @@ def test_scores_agree_with_the_full_sklearn_pipeline(scorer: Scorer) -> None:
     for text, decision in zip(texts, decisions, strict=True):
         result = scorer.score(text)
         assert result["contributions"]["decision"] == pytest.approx(decision, abs=5e-7)
-        risk = float(model.calibrate(np.array([decision]))[0])
+        risk = float(model.calibrate(np.array([decision]), model.offsets_of([text]))[0])
         assert (result["risk"], result["band"]) == (round(risk, 4), model.bands.of(risk)), text[:80]
 
 
@@ -207,6 +207,9 @@ def test_calibration_is_the_calibrators_own_predict_proba(scorer: Scorer) -> Non
     expected = model.calibrator.predict_proba(decisions.reshape(-1, 1))[:, 1]
     assert np.array_equal(model.calibrate(decisions), expected)
     assert all(model.calibrate(np.array([value]))[0] == expected[i] for i, value in enumerate(decisions[:50]))
+    offsets = np.random.default_rng(1).normal(0, 1, len(decisions))
+    shifted = model.calibrator.predict_proba((decisions + offsets).reshape(-1, 1))[:, 1]
+    assert np.array_equal(model.calibrate(decisions, offsets), shifted)
 
 
 @pytest.mark.parametrize("ngram_range", [(2, 5), (1, 3), (4, 6), (6, 8)])

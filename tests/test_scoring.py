@@ -6,6 +6,7 @@ import pytest
 from adscreen import Scorer, score
 from adscreen.errors import InputError, InputTooLarge
 from adscreen.explain import explain
+from adscreen.text import script_language
 
 RUSSIAN_LURE = (
     "Девушки 18-25 лет, приятная внешность! Работа хостес в ночном клубе в Дубае, 3000$ в месяц, "
@@ -83,10 +84,12 @@ def test_contributions_add_up_to_the_decision_value(scorer: Scorer) -> None:
         shown = sum(term["weight"] for term in result["top_terms"])
         assert shown == pytest.approx(parts["terms_shown"], abs=1e-3)
         total = parts["intercept"] + parts["terms_shown"] + parts["flags"] + parts["remaining"]
-        decision = model.decision_function([text])[0]
+        decision = model.decisions_of(model.pipeline.named_steps["prepare"].transform([text]))[0]
         assert total == pytest.approx(decision, abs=1e-4)
         assert parts["decision"] == pytest.approx(decision, abs=1e-4)
-        assert result["risk"] == pytest.approx(float(model.calibrate(np.array([decision]))[0]), abs=1e-4)
+        offset = model.language_offsets.get(script_language(text), 0.0)
+        assert parts["language_offset"] == pytest.approx(offset, abs=1e-6)
+        assert result["risk"] == pytest.approx(float(model.calibrate(np.array([decision]), offset)[0]), abs=1e-4)
 
 
 def test_terms_either_way_are_shown(scorer: Scorer) -> None:
@@ -161,6 +164,4 @@ def test_fast_feature_transform_equals_the_column_transformer(scorer: Scorer) ->
     fast = transform_features(pipeline.named_steps["features"], prepared)
     slow = pipeline.named_steps["features"].transform(prepared)
     assert abs(fast - slow).max() < 1e-9
-    assert np.allclose(
-        scorer.loaded.model.decision_function([RUSSIAN_LURE]), pipeline.decision_function([RUSSIAN_LURE])
-    )
+    assert np.allclose(scorer.loaded.model.decisions_of(prepared[:1]), pipeline.decision_function([RUSSIAN_LURE]))

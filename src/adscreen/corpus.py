@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from adscreen.errors import DataFormatError
+from adscreen.paths import SAMPLE_ADS_DIR
 from adscreen.tables import read_table
 
 EMSCAD_TEXT_FIELDS = (
@@ -37,7 +38,10 @@ EMSCAD_SOURCE = "emscad"
 EMSCAD_REAL_FRAUD_RATE = 866 / 17_880
 # Accepted spellings of a label; 0, 0.0 and False hash alike, as do 1, 1.0 and True.
 LABEL_VALUES = {0: 0, 1: 1, "0": 0, "1": 1, "true": 1, "false": 0}
-COLUMNS = ["text", "label", "language", "kind", "source", "file", "row", "id"]
+COLUMNS = ["text", "label", "language", "kind", "source", "family", "file", "row", "id"]
+# Families of labelled ads, weighed and reported apart (see model.py): the project's written sample ads,
+# EMSCAD, real ads whose rows name their own source (``source`` column), and any other labelled file.
+WRITTEN, EMSCAD, REAL, OTHER = "written", EMSCAD_SOURCE, "real", "other"
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,17 @@ def _column_text(table: pd.DataFrame, column: str, default: str) -> list[str] | 
     return [_cell_text(value) for value in table[column]] if column in table else default
 
 
+def _row_sources(table: pd.DataFrame, path: Path, schema: str) -> tuple[list[str] | str, str]:
+    """Each row's source and the file's family: a ``source`` column names real ads' origins
+    (``github:owner/repo:path@commit`` is kept without the commit, so one dataset is one source)."""
+    if schema == "emscad":
+        return EMSCAD_SOURCE, EMSCAD
+    if "source" in table.columns:
+        sources = [_cell_text(value).split("@", 1)[0].removeprefix("github:") or path.stem for value in table["source"]]
+        return sources, REAL
+    return path.stem, WRITTEN if path.resolve().parent == SAMPLE_ADS_DIR.resolve() else OTHER
+
+
 def _first_row(path: Path) -> int:
     """Spreadsheet row number of the first data row: CSV has a header line."""
     return 2 if path.name.lower().endswith((".csv", ".csv.gz")) else 1
@@ -126,6 +141,7 @@ def read_unchecked_file(path: Path) -> UncheckedFile:
             f" found {', '.join(map(str, table.columns)) or 'none'}"
         )
     offset = _first_row(path)
+    sources, family = _row_sources(table, path, schema)
     id_column = "id" if "id" in table else ("job_id" if "job_id" in table else None)
     frame = pd.DataFrame(
         {
@@ -133,7 +149,8 @@ def read_unchecked_file(path: Path) -> UncheckedFile:
             "label": pd.array([parse_label(value) for value in table[label_column]], dtype="Int64"),
             "language": _column_text(table, "language", "en" if schema == "emscad" else ""),
             "kind": _column_text(table, "kind", EMSCAD_SOURCE if schema == "emscad" else ""),
-            "source": EMSCAD_SOURCE if schema == "emscad" else path.stem,
+            "source": sources,
+            "family": family,
             "file": str(path),
             "row": [index + offset for index in range(len(texts))],
             "id": _column_text(table, id_column, "") if id_column else "",

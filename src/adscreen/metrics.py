@@ -13,6 +13,14 @@ from sklearn.metrics import average_precision_score, precision_recall_fscore_sup
 from adscreen.corpus import EMSCAD_REAL_FRAUD_RATE, EMSCAD_SOURCE
 
 MIN_GROUP_SIZE = 10
+# The family of the project's own written sample ads (see corpus.py).
+WRITTEN_FAMILY = "written"
+# A short ad, for the length-matched slice: real spam has a median of 20 words, real vacancies 152.
+SHORT_AD_WORDS = 60
+# The parts of a metrics section that are one set of metrics each, in the order reports show them.
+METRIC_PARTS = ("overall", "sample_ads", "emscad_real_rate", "emscad_unweighted", "short_ads")
+# The recall of held-out real spam is read where at most this share of real vacancies is flagged.
+HOTLINE_FALSE_ALARM_RATE = 0.03
 
 
 def real_rate_weights(frame: pd.DataFrame) -> np.ndarray:
@@ -63,19 +71,74 @@ def grouped_metrics(frame: pd.DataFrame, risks: np.ndarray, threshold: float, co
 
 
 def summary_metrics(frame: pd.DataFrame, risks: np.ndarray, threshold: float) -> dict:
-    """Overall (real-rate weighted), per language, for the project's sample ads and for EMSCAD at its real rate."""
+    """Overall (real-rate weighted), per language and family, for the written sample ads, for EMSCAD at its
+    real rate, on the short ads alone (length-matched: real spam is short, real vacancies long) and the
+    false-alarm rate of each language at the threshold."""
     labels = frame["label"].to_numpy()
     weights = real_rate_weights(frame)
     emscad = (frame["source"] == EMSCAD_SOURCE).to_numpy()
     result = {
         "overall": binary_metrics(labels, risks, threshold, weights),
         "per_language": grouped_metrics(frame[~emscad], risks[~emscad], threshold, "language"),
+        "per_family": grouped_metrics(frame, risks, threshold, "family"),
+        "false_alarms_by_language": false_alarms_by_language(frame, risks, threshold),
     }
-    if (~emscad).any():
-        result["sample_ads"] = binary_metrics(labels[~emscad], risks[~emscad], threshold)
+    written = (frame["family"] == WRITTEN_FAMILY).to_numpy()
+    if written.any():
+        result["sample_ads"] = binary_metrics(labels[written], risks[written], threshold)
     if emscad.any():
         result["emscad_real_rate"] = binary_metrics(labels[emscad], risks[emscad], threshold, weights[emscad])
         result["emscad_unweighted"] = binary_metrics(labels[emscad], risks[emscad], threshold)
+    short = short_ads(frame) & ~emscad
+    if len(np.unique(labels[short])) == 2:
+        result["short_ads"] = binary_metrics(labels[short], risks[short], threshold)
+    return result
+
+
+def held_out_source_metrics(frame: pd.DataFrame, risks: np.ndarray, threshold: float) -> dict:
+    """Real ads scored with their whole source held out: per language, source, language and kind, on the
+    short ads alone, and the recall at the false-alarm rate a hotline can live with."""
+    labels = frame["label"].to_numpy()
+    short = short_ads(frame)
+    return {
+        "overall": binary_metrics(labels, risks, threshold),
+        "per_language": grouped_metrics(frame, risks, threshold, "language"),
+        "recall_at_false_alarm_rate": recall_at_false_positive_rate(labels, risks, HOTLINE_FALSE_ALARM_RATE)
+        if len(np.unique(labels)) == 2
+        else None,
+        "short_ads": binary_metrics(labels[short], risks[short], threshold)
+        if len(np.unique(labels[short])) == 2
+        else None,
+        "false_alarms_by_language": false_alarms_by_language(frame, risks, threshold),
+        "per_source": group_rates(frame, risks, threshold, "source"),
+        "per_language_kind": group_rates(
+            frame.assign(language_kind=frame["language"].astype(str) + ":" + frame["kind"].astype(str)),
+            risks,
+            threshold,
+            "language_kind",
+        ),
+    }
+
+
+def short_ads(frame: pd.DataFrame) -> np.ndarray:
+    """Ads of at most ``SHORT_AD_WORDS`` words: where real spam and informal real posts meet."""
+    return (frame["text"].str.split().str.len() <= SHORT_AD_WORDS).to_numpy()
+
+
+def false_alarms_by_language(frame: pd.DataFrame, risks: np.ndarray, threshold: float) -> dict[str, dict]:
+    """Share of each language's legitimate ads flagged at the threshold (EMSCAD at its real rate)."""
+    weights = real_rate_weights(frame)
+    labels = frame["label"].to_numpy()
+    result = {}
+    for language, index in sorted(frame.groupby("language").indices.items()):
+        legitimate = index[labels[index] == 0]
+        if len(legitimate) and language:
+            result[str(language)] = {
+                "legitimate": len(legitimate),
+                "false_alarm_rate": round(
+                    false_positive_rate(labels[legitimate], risks[legitimate], threshold, weights[legitimate]), 4
+                ),
+            }
     return result
 
 

@@ -1,20 +1,32 @@
 """Building, training and calibrating the TF-IDF + logistic-regression model.
 
 Procedure (fixed seeds, so ``adscreen train`` reproduces a model exactly):
-1. Split the ads 80/20, stratified by source and label, grouped by text so that
+1. Every ad gets a training weight: each family (written sample ads, EMSCAD, real
+   ads), language and label together weigh as the square root of their size, and
+   the two labels weigh the same in all. Real Russian spam outnumbers real Russian
+   vacancies six to one, and there is no Polish spam at all: unweighted, the model
+   would learn "Russian = spam" and "Polish = legitimate".
+2. Split the ads 80/20, stratified by source and label, grouped by text so that
    reposts of one ad never straddle the split.
-2. On the 80%, 5-fold cross-validation gives out-of-fold decision values. A
-   one-feature logistic regression on them (Platt scaling) calibrates the risk,
-   and the decision threshold and band edges are chosen on those held-out risks.
-3. The 20% test split is scored by a model fitted on the 80%: the honest estimate.
-4. The shipped model is refitted on all ads, with the calibration, threshold
-   and bands of step 2.
+3. On the 80%, 5-fold cross-validation gives out-of-fold decision values. Each
+   language's values are shifted so that its legitimate ads cross the same
+   point at the same rate (``language_offsets``: a risk means the same false-alarm
+   rate in every language), then a one-feature logistic regression (Platt
+   scaling) calibrates the risk, and the threshold and band edges are chosen on
+   those held-out risks.
+4. The 20% test split is scored by a model fitted on the 80%: the in-source estimate.
+5. Where the data hold real ads from two or more sources, each source is held out
+   whole in turn and scored by a model fitted on everything else: the estimate for
+   ads from a board or channel the model has never seen.
+6. The shipped model is refitted on all ads, with the calibration, offsets,
+   threshold and bands of step 3.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,8 +39,9 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 
 from adscreen.features import AdPreprocessor, build_features, drop_stop_words, flag_specs, transform_features
-from adscreen.metrics import false_positive_rate, real_rate_weights, summary_metrics
+from adscreen.metrics import false_positive_rate, held_out_source_metrics, real_rate_weights, summary_metrics
 from adscreen.redflags import FlagSet
+from adscreen.text import script_language
 
 Band = Literal["low", "medium", "high"]
 SEED = 20261129
@@ -38,6 +51,13 @@ REGULARISATION_C = 30.0
 HIGH_BAND_PRECISION = 0.9
 # Below the low band edge, cross-validation missed at most this share of scams.
 LOW_BAND_MISS_RATE = 0.05
+# Each language's decision values are shifted so that this share of its legitimate ads lie above one
+# common point; languages with fewer legitimate ads keep a shift pulled towards 0 (their estimate is noisy).
+ALIGNED_FALSE_ALARM_RATE = 0.02
+MIN_LEGITIMATE_PER_LANGUAGE = 20
+OFFSET_SHRINKAGE_ADS = 50
+# Families whose ads carry a per-row source: held out a source at a time (step 5 above).
+REAL_FAMILY = "real"
 
 
 @dataclass(frozen=True)
@@ -60,25 +80,29 @@ class AdModel:
     threshold: float
     bands: Bands
     flag_ids: tuple[str, ...] = field(default_factory=tuple)
-
-    def decision_function(self, texts: list[str]) -> np.ndarray:
-        """The logistic regression's decision values, before calibration."""
-        return self.decisions_of(self.pipeline.named_steps["prepare"].transform(texts))
+    # Added to an ad's decision value by its language (``text.script_language``) before calibration.
+    language_offsets: dict[str, float] = field(default_factory=dict)
 
     def decisions_of(self, prepared: pd.DataFrame) -> np.ndarray:
         """Decision values of already prepared ads (see ``AdPreprocessor``)."""
         matrix = transform_features(self.pipeline.named_steps["features"], prepared)
         return self.pipeline.named_steps["classifier"].decision_function(matrix)
 
-    def calibrate(self, decisions: np.ndarray) -> np.ndarray:
-        """The calibrator's ``predict_proba(...)[:, 1]``, computed with the same operations minus
-        sklearn's input checks, which cost more than the arithmetic when scoring one ad."""
-        column = np.asarray(decisions, dtype=float).reshape(-1, 1)
+    def offsets_of(self, texts: Iterable[str]) -> np.ndarray:
+        """Each ad's language offset (0 for a language the model has none for)."""
+        return np.array([self.language_offsets.get(script_language(text), 0.0) for text in texts], dtype=float)
+
+    def calibrate(self, decisions: np.ndarray, offsets: np.ndarray | float = 0.0) -> np.ndarray:
+        """The calibrator's ``predict_proba(...)[:, 1]`` of the shifted decisions, computed with the same
+        operations minus sklearn's input checks, which cost more than the arithmetic when scoring one ad."""
+        column = (np.asarray(decisions, dtype=float).reshape(-1) + offsets).reshape(-1, 1)
         return special.expit((column @ self.calibrator.coef_.T + self.calibrator.intercept_).reshape(-1))
 
     def risk(self, texts: list[str]) -> np.ndarray:
         """Calibrated probability that each ad is a scam or lure."""
-        return self.calibrate(self.decision_function(texts))
+        texts = list(texts)
+        prepared = self.pipeline.named_steps["prepare"].transform(texts)
+        return self.calibrate(self.decisions_of(prepared), self.offsets_of(texts))
 
     def label(self, risk: float) -> str:
         return "suspicious" if risk >= self.threshold else "looks_ok"
@@ -95,6 +119,9 @@ class TrainingResult:
     test_risks: np.ndarray
     cv_frame: pd.DataFrame
     cv_risks: np.ndarray
+    # Real ads scored with their whole source held out (empty when the data have fewer than two sources).
+    source_frame: pd.DataFrame
+    source_risks: np.ndarray
 
 
 def build_pipeline(flags: FlagSet, c: float = REGULARISATION_C) -> Pipeline:
@@ -102,7 +129,7 @@ def build_pipeline(flags: FlagSet, c: float = REGULARISATION_C) -> Pipeline:
         [
             ("prepare", AdPreprocessor(flag_specs(flags))),
             ("features", build_features(flags)),
-            ("classifier", LogisticRegression(C=c, class_weight="balanced", max_iter=5000, random_state=SEED)),
+            ("classifier", LogisticRegression(C=c, max_iter=5000, random_state=SEED)),
         ]
     )
 
@@ -117,12 +144,30 @@ def _strata(frame: pd.DataFrame) -> np.ndarray:
     return (frame["source"].astype(str) + ":" + frame["label"].astype(str)).to_numpy()
 
 
-def _fit_on_prepared(pipeline: Pipeline, prepared: pd.DataFrame, labels: np.ndarray) -> Pipeline:
+def training_weights(frame: pd.DataFrame) -> np.ndarray:
+    """Each ad's weight in the fit (step 1 of the module docstring), averaging 1.
+
+    A cell of n ads (one family, language and label) weighs sqrt(n) in all, so a large
+    cell still counts for more than a small one but cannot drown the others; then
+    each label's weights are scaled to half the total, as ``class_weight="balanced"`` would.
+    """
+    cells = frame["family"].astype(str) + ":" + frame["language"].astype(str) + ":" + frame["label"].astype(str)
+    sizes = cells.map(cells.value_counts()).to_numpy(dtype=float)
+    weights = 1.0 / np.sqrt(sizes)
+    labels = frame["label"].to_numpy()
+    for label in (0, 1):
+        chosen = labels == label
+        if chosen.any():
+            weights[chosen] *= 0.5 / weights[chosen].sum()
+    return weights * len(frame) / weights.sum()
+
+
+def _fit_on_prepared(pipeline: Pipeline, prepared: pd.DataFrame, labels: np.ndarray, weights: np.ndarray) -> Pipeline:
     """Fit the features and classifier on already-prepared text (preparation is stateless and slow)."""
     features = pipeline.named_steps["features"]
     classifier = pipeline.named_steps["classifier"]
     matrix = features.fit_transform(prepared)
-    classifier.fit(matrix, labels)
+    classifier.fit(matrix, labels, sample_weight=weights)
     drop_stop_words(features)
     return pipeline
 
@@ -132,17 +177,69 @@ def _decision_on_prepared(pipeline: Pipeline, prepared: pd.DataFrame) -> np.ndar
     return pipeline.named_steps["classifier"].decision_function(matrix)
 
 
+def _held_out_decisions(
+    template: Pipeline,
+    prepared: pd.DataFrame,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    splits: Iterable[tuple[np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    """Decision values of the ads each split holds out, from a model fitted on the rest."""
+    decisions = np.full(len(labels), np.nan)
+    for train_index, test_index in splits:
+        model = _fit_on_prepared(clone(template), prepared.iloc[train_index], labels[train_index], weights[train_index])
+        decisions[test_index] = _decision_on_prepared(model, prepared.iloc[test_index])
+    return decisions
+
+
 def out_of_fold_decisions(
-    template: Pipeline, prepared: pd.DataFrame, frame: pd.DataFrame, folds: int = FOLDS
+    template: Pipeline, prepared: pd.DataFrame, frame: pd.DataFrame, weights: np.ndarray, folds: int = FOLDS
 ) -> np.ndarray:
     """Each ad's decision value from a model that did not see it (or its reposts)."""
-    decisions = np.zeros(len(frame))
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=SEED)
-    labels = frame["label"].to_numpy()
-    for train_index, test_index in splitter.split(prepared, _strata(frame), text_groups(frame["text"])):
-        fold_model = _fit_on_prepared(clone(template), prepared.iloc[train_index], labels[train_index])
-        decisions[test_index] = _decision_on_prepared(fold_model, prepared.iloc[test_index])
-    return decisions
+    splits = splitter.split(prepared, _strata(frame), text_groups(frame["text"]))
+    return _held_out_decisions(template, prepared, frame["label"].to_numpy(), weights, splits)
+
+
+def source_splits(frame: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One split per source of real ads: that source's ads against every other ad (step 5 above).
+
+    None when the data have real ads from fewer than two sources: holding out the only one
+    would measure nothing but its absence.
+    """
+    real = (frame["family"] == REAL_FAMILY).to_numpy()
+    sources = sorted(frame.loc[real, "source"].unique())
+    if len(sources) < 2:
+        return []
+    every = np.arange(len(frame))
+    held = [(frame["source"] == source).to_numpy() & real for source in sources]
+    return [(every[~chosen], every[chosen]) for chosen in held]
+
+
+def language_offsets(
+    decisions: np.ndarray, labels: np.ndarray, languages: np.ndarray, weights: np.ndarray
+) -> dict[str, float]:
+    """Per language, the shift that puts its legitimate ads' top ``ALIGNED_FALSE_ALARM_RATE`` where all
+    languages' top share is, pulled towards 0 for languages with few legitimate ads."""
+    legitimate = labels == 0
+    if legitimate.sum() < MIN_LEGITIMATE_PER_LANGUAGE:
+        return {}
+    common = _weighted_quantile(decisions[legitimate], weights[legitimate], 1 - ALIGNED_FALSE_ALARM_RATE)
+    offsets = {}
+    for language in sorted(set(languages[legitimate])):
+        chosen = legitimate & (languages == language)
+        count = int(chosen.sum())
+        if count < MIN_LEGITIMATE_PER_LANGUAGE:
+            continue
+        own = _weighted_quantile(decisions[chosen], weights[chosen], 1 - ALIGNED_FALSE_ALARM_RATE)
+        offsets[str(language)] = round(float((common - own) * count / (count + OFFSET_SHRINKAGE_ADS)), 4)
+    return offsets
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, quantile: float) -> float:
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, quantile * cumulative[-1])])
 
 
 def fit_calibrator(decisions: np.ndarray, labels: np.ndarray) -> LogisticRegression:
@@ -203,6 +300,8 @@ def train(
     """
     frame = frame.reset_index(drop=True)
     labels = frame["label"].to_numpy()
+    weights = training_weights(frame)
+    languages = np.array([script_language(text) for text in frame["text"]])
     template = build_pipeline(flags, c)
     prepared = template.named_steps["prepare"].transform(frame["text"])
 
@@ -213,27 +312,48 @@ def train(
         frame.iloc[test_index].reset_index(drop=True),
     )
 
-    cv_decisions = out_of_fold_decisions(template, prepared.iloc[train_index], train_frame)
+    cv_decisions = out_of_fold_decisions(template, prepared.iloc[train_index], train_frame, weights[train_index])
     cv_labels = train_frame["label"].to_numpy()
-    calibrator = fit_calibrator(cv_decisions, cv_labels)
-    cv_risks = calibrator.predict_proba(cv_decisions.reshape(-1, 1))[:, 1]
-    weights = real_rate_weights(train_frame)
+    metric_weights = real_rate_weights(train_frame)
+    offsets = language_offsets(cv_decisions, cv_labels, languages[train_index], metric_weights)
+
+    def shift(decisions: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return decisions + np.array([offsets.get(language, 0.0) for language in languages[index]])
+
+    calibrator = fit_calibrator(shift(cv_decisions, train_index), cv_labels)
+    cv_risks = calibrator.predict_proba(shift(cv_decisions, train_index).reshape(-1, 1))[:, 1]
     if false_alarm_rate is None:
-        threshold = round(choose_threshold(cv_labels, cv_risks, weights), 4)
+        threshold = round(choose_threshold(cv_labels, cv_risks, metric_weights), 4)
     else:
-        threshold = threshold_at_false_alarm_rate(cv_labels, cv_risks, weights, false_alarm_rate)
-    bands = choose_bands(cv_labels, cv_risks, weights, threshold)
+        threshold = threshold_at_false_alarm_rate(cv_labels, cv_risks, metric_weights, false_alarm_rate)
+    bands = choose_bands(cv_labels, cv_risks, metric_weights, threshold)
 
-    split_model = _fit_on_prepared(clone(template), prepared.iloc[train_index], labels[train_index])
-    test_risks = calibrator.predict_proba(_decision_on_prepared(split_model, prepared.iloc[test_index]).reshape(-1, 1))[
-        :, 1
-    ]
+    def risks_of(decisions: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return calibrator.predict_proba(shift(decisions, index).reshape(-1, 1))[:, 1]
 
-    final = _fit_on_prepared(clone(template), prepared, labels)
-    model = AdModel(final, calibrator, threshold, bands, tuple(flags.ids))
+    split_model = _fit_on_prepared(
+        clone(template), prepared.iloc[train_index], labels[train_index], weights[train_index]
+    )
+    test_risks = risks_of(_decision_on_prepared(split_model, prepared.iloc[test_index]), test_index)
+
+    held_sources = source_splits(frame)
+    source_index = np.concatenate([test for _, test in held_sources]) if held_sources else np.array([], dtype=int)
+    source_frame = frame.iloc[source_index].reset_index(drop=True)
+    source_risks = (
+        risks_of(_held_out_decisions(template, prepared, labels, weights, held_sources)[source_index], source_index)
+        if held_sources
+        else np.array([])
+    )
+
+    final = _fit_on_prepared(clone(template), prepared, labels, weights)
+    model = AdModel(final, calibrator, threshold, bands, tuple(flags.ids), offsets)
     metrics = {
         "cross_validation": summary_metrics(train_frame, cv_risks, threshold),
         "test": summary_metrics(test_frame, test_risks, threshold),
     }
+    if held_sources:
+        metrics["held_out_sources"] = held_out_source_metrics(source_frame, source_risks, threshold)
     split = {"train_rows": len(train_index), "test_rows": len(test_index), "folds": FOLDS, "seed": SEED}
-    return TrainingResult(model, metrics, split, test_frame, test_risks, train_frame, cv_risks)
+    return TrainingResult(
+        model, metrics, split, test_frame, test_risks, train_frame, cv_risks, source_frame, source_risks
+    )

@@ -21,13 +21,13 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 
 from adscreen.corpus import EMSCAD_SOURCE
 from adscreen.features import FLAG_PREFIX
-from adscreen.metrics import binary_metrics, false_positive_rate, group_rates, real_rate_weights
+from adscreen.metrics import METRIC_PARTS, binary_metrics, false_positive_rate, group_rates, real_rate_weights
 from adscreen.model import AdModel, TrainingResult
 
 REPORT_FILE = "report.html"
 MODEL_CARD_FILE = "MODEL_CARD.md"
 PLOTS_DIR = "plots"
-TOP_FEATURES = 15
+TOP_FEATURES = 30
 WORST_MISTAKES = 5
 SNIPPET_CHARS = 280
 CALIBRATION_BINS = 10
@@ -179,6 +179,12 @@ def plot_confusion(counts: dict[str, int], threshold: float, path: Path) -> None
     figure.savefig(path)
 
 
+def metric_rows(section: dict) -> list[tuple[str, dict]]:
+    """The rows of a metrics section that are one set of metrics each: the named parts, then each family."""
+    named = [(part, section[part]) for part in METRIC_PARTS if section.get(part)]
+    return named + [(f"family {family}", metrics) for family, metrics in section.get("per_family", {}).items()]
+
+
 def write_report(result: TrainingResult, metadata: dict, directory: Path) -> Path:
     """Write ``report.html`` and its plots into the model folder; returns the report's path."""
     plots = directory / PLOTS_DIR
@@ -198,6 +204,7 @@ def write_report(result: TrainingResult, metadata: dict, directory: Path) -> Pat
             "test": group_rates(result.test_frame, result.test_risks, threshold, "kind"),
             "cross_validation": group_rates(result.cv_frame, result.cv_risks, threshold, "kind"),
         },
+        metric_rows=metric_rows,
         raising=raising,
         lowering=lowering,
         mistakes=worst_mistakes(result.test_frame, result.test_risks, threshold),
@@ -213,6 +220,7 @@ def render_model_card(metadata: dict) -> str:
     scams = sum(count for key, count in counts.items() if key.endswith(":1"))
     return templates.get_template("model_card.md").render(
         metadata=metadata,
+        metric_rows=metric_rows,
         scam_share=scams / max(metadata["data"]["rows"], 1),
         has_emscad=any(key.startswith(f"{EMSCAD_SOURCE}:") for key in counts),
     )

@@ -84,6 +84,9 @@ class ContributionsOut(BaseModel):
     flags: float
     remaining: float
     decision: float
+    language_offset: float = Field(
+        default=0.0, description="added to the decision value by the ad's language before calibration"
+    )
 
 
 class ModelRef(BaseModel):

@@ -71,7 +71,8 @@ class Scorer:
         flags = self.flags.scan(folded)
         matches = flags.matches
         explanation = self.explainer.explain(tokenise_folded(folded), flags.fired)
-        risk = float(model.calibrate(np.array([explanation.decision]))[0])
+        offset = float(model.offsets_of([text])[0])
+        risk = float(model.calibrate(np.array([explanation.decision]), offset)[0])
         band = model.bands.of(risk)
         language = detect_language(text)
         shown_language = (
@@ -99,6 +100,8 @@ class Scorer:
                 "flags": round(sum(explanation.flag_weights.values()), 6),
                 "remaining": round(explanation.remaining(shown_terms), 6),
                 "decision": round(explanation.decision, 6),
+                # What the ad's language adds before calibration, so that risks mean the same in every language.
+                "language_offset": round(offset, 6),
             },
             "guidance": self.guide.guidance(band, country, self.guide.destinations_in(folded), shown_language),
             "language": language,
@@ -114,7 +117,7 @@ class Scorer:
         pipeline = model.pipeline
         prepared = pipeline.named_steps["prepare"].transform(texts)
         decisions = model.decisions_of(prepared)
-        risks = model.calibrate(decisions)
+        risks = model.calibrate(decisions, model.offsets_of(texts))
         flag_columns = prepared.iloc[:, 1:].to_numpy()
         ids = [flag.id for flag in self.flags.flags]
         red_flags = [[ids[i] for i in np.flatnonzero(row) if self._raising[i]] for row in flag_columns]

@@ -46,6 +46,15 @@ def data_summary(ads: LabelledAds) -> dict:
             for (source, label), count in frame.groupby(["source", "label"]).size().items()
         },
         "by_language": {str(key): int(value) for key, value in frame["language"].value_counts().items()},
+        "by_family": {
+            str(family): {
+                "rows": len(rows),
+                "scams": int(rows["label"].sum()),
+                "sources": int(rows["source"].nunique()),
+                "median_words": int(rows["text"].str.split().str.len().median()),
+            }
+            for family, rows in frame.groupby("family")
+        },
     }
 
 
@@ -84,6 +93,7 @@ def train_to_folder(
         "parameters": parameters,
         "threshold": result.model.threshold,
         "bands": asdict(result.model.bands),
+        "language_offsets": result.model.language_offsets,
         "metrics": result.metrics,
     }
     metadata = save_model(result.model, output, metadata)
