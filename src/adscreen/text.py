@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -201,8 +202,8 @@ def _close_up(match: re.Match[str]) -> Replacement:
     run = match.group()
     separators = list(_SEPARATORS.finditer(run))
     texts = [found.group() for found in separators]
-    inside = max(texts, key=texts.count)
-    if texts.count(inside) < 2 and not (len(texts) == 1 and _has_symbol(inside)):
+    ((inside, count),) = Counter(texts).most_common(1)  # the first seen of the most frequent
+    if count < 2 and not (len(texts) == 1 and _has_symbol(inside)):
         return run  # nothing recurs: "a - b", not a spaced word (but "н✨а" is "на")
     words: list[list[tuple[str, int, int]]] = [[(run[0], 0, 1)]]
     for found in separators:
