@@ -1,4 +1,5 @@
-"""Hostile input: the tricks that hide an ad's words from a filter must not move its folding, flags or risk.
+"""Hostile input: the tricks that hide an ad's words from a filter must not move its folding, flags or risk,
+and no text may make a pattern's work grow faster than the text.
 
 Each plain ad (a lure and a legitimate ad per language) is rewritten by code with one trick:
 invisible characters between its characters, emoji or two spaces between the letters of its
@@ -10,13 +11,19 @@ the plain ad with the shipped model.
 from __future__ import annotations
 
 import re
+import shutil
+import time
 from collections.abc import Callable
 from difflib import SequenceMatcher
+from functools import cache
+from pathlib import Path
 
 import pytest
 
+from adscreen.paths import REDFLAGS_DIR
 from adscreen.redflags import load_flags
-from adscreen.text import MAX_EXPANSION, fold, normalise
+from adscreen.sample_ads import read_sample_rows
+from adscreen.text import MAX_EXPANSION, fold, normalise, tokenise_folded
 
 PLAIN = {
     "ru_lure": "Девушки 18-25 на работу хостес в Дубай, от 4000$ в месяц, без опыта. Билеты и жильё за наш "
@@ -163,13 +170,6 @@ def test_the_plain_ads_fire_flags(flags) -> None:
         assert len(fired) >= 2, name
 
 
-@pytest.fixture(scope="module")
-def scorer():
-    from adscreen import load_model
-
-    return load_model()
-
-
 @pytest.mark.parametrize("name", list(PLAIN))
 def test_every_variant_scores_within_a_tenth_of_the_plain_ad(scorer, name: str) -> None:
     plain_risk = scorer.score(PLAIN[name])["risk"]
@@ -232,3 +232,144 @@ def test_folding_expands_no_character_more_than_max_expansion() -> None:
     worst = max(range(0x110000), key=lambda code: len(fold(chr(code)).text))
     assert len(fold(chr(worst)).text) <= MAX_EXPANSION
     assert len(fold("⒛" * 1000).text) <= MAX_EXPANSION * 1000
+
+
+# --- Linear time ------------------------------------------------------------------------------------------
+#
+# Python's regex engine backtracks, so a pattern that can start a match at every position of a run
+# and scan the rest of it again (``\d[\d ,.]*?``, ``\b[\w.+-]+@`` on "1.1.1.1...") costs time quadratic
+# in the run: 20,000 characters took minutes. Each compiled pattern is fed adversarial texts of n and
+# 8n characters; linear work takes about 8 times as long on the longer one, quadratic work 64 times.
+# Ratios of two times measured together, never an absolute time, so a busy machine slows both.
+
+ADVERSARIAL_UNITS = [
+    "1", "⒛", "⑽", "1 ", "1,", "1.", "1-", "1 000 ", "$", "$1", "€ 1 ", "5000 ", "1500-", "4000$ в месяц ", " ",
+    "a", "а", "aа", "а ", "а✨", "r0", "\u200b", "a\u2062", "🔥", "@", "a.", "a@b", "@a_", "http://", "www.", "a-",
+    "+375 29 ", "+1", "без ", "up to ", "no ", "до ", "a_", "1/", "a@b.", "t.me/", "1 $ ",
+]  # fmt: skip
+SHORT, LONG = 2_500, 20_000
+LINEAR_BOUND = 20.0  # linear work grows 8 times, quadratic 64 times
+
+
+@cache
+def _text(unit: str, chars: int, folded: bool) -> str:
+    text = (unit * (chars // len(unit) + 1))[:chars]
+    return fold(text).text if folded else text
+
+
+def _seconds(run: Callable[[str], object], text: str) -> float:
+    """The least time of two runs, each repeated until it lasts long enough to measure."""
+    calls = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(calls):
+            run(text)
+        first = time.perf_counter() - start
+        if first > 0.002:
+            break
+        calls *= 4
+    start = time.perf_counter()
+    for _ in range(calls):
+        run(text)
+    return min(first, time.perf_counter() - start) / calls
+
+
+def _slow_units(run: Callable[[str], object], units: list[str], folded: bool) -> dict[str, float]:
+    """The units on which ``run`` grows faster than linear work could, with the ratio (the least of three tries)."""
+    slow = {}
+    for unit in dict.fromkeys(units):
+        ratios = []
+        while len(ratios) < 3 and (not ratios or ratios[-1] >= LINEAR_BOUND):
+            ratios.append(_seconds(run, _text(unit, LONG, folded)) / _seconds(run, _text(unit, SHORT, folded)))
+        if min(ratios) >= LINEAR_BOUND:
+            slow[unit] = round(min(ratios), 1)
+    return slow
+
+
+def _scan(regex: re.Pattern[str]) -> Callable[[str], object]:
+    return lambda text: list(regex.finditer(text))
+
+
+def _near_misses(flag) -> list[str]:
+    """Units that almost match the flag: each example match cut short, and whole."""
+    units = []
+    for examples in flag.spec.examples.values():
+        for example in examples.match:
+            found = flag.regex.search(fold(example).text)
+            if found and found.group():
+                matched = found.group()
+                units += [matched[: len(matched) // 2], matched[:-1], matched + " "]
+    return units
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flag_id", [flag.id for flag in load_flags().flags])
+def test_every_flag_pattern_works_in_linear_time(flags, flag_id: str) -> None:
+    flag = next(flag for flag in flags.flags if flag.id == flag_id)
+    units = ADVERSARIAL_UNITS + _near_misses(flag)
+    assert _slow_units(_scan(flag.regex), units, folded=True) == {}
+
+
+@pytest.mark.slow
+def test_destination_patterns_work_in_linear_time() -> None:
+    """The union of every country's patterns, and the search for each country's first place."""
+    from adscreen.guidance import load_guide
+
+    finder = load_guide()._destination_finder
+    assert _slow_units(_scan(finder.union), ADVERSARIAL_UNITS, folded=True) == {}
+    assert _slow_units(finder.starts, ADVERSARIAL_UNITS, folded=True) == {}
+
+
+@pytest.mark.slow
+def test_contact_patterns_work_in_linear_time() -> None:
+    from adscreen.contacts import default_finder
+
+    finder = default_finder()
+    regexes = {"scanner": finder.scanner}
+    for service in finder.services:
+        regexes[f"{service.name} words"] = service.words
+        regexes.update({f"{service.name} link {index}": link for index, link in enumerate(service.links)})
+    slow = {name: _slow_units(_scan(regex), ADVERSARIAL_UNITS, folded=False) for name, regex in regexes.items()}
+    assert {name: units for name, units in slow.items() if units} == {}
+    assert _slow_units(lambda text: finder.extract(text, "BY"), ADVERSARIAL_UNITS, folded=False) == {}
+
+
+@pytest.mark.slow
+def test_normalising_works_in_linear_time() -> None:
+    assert _slow_units(fold, ADVERSARIAL_UNITS, folded=False) == {}
+    assert _slow_units(lambda text: tokenise_folded(fold(text)), ADVERSARIAL_UNITS, folded=False) == {}
+
+
+# --- The linear patterns find what the old ones found -----------------------------------------------------
+
+BEFORE_LINEAR = Path(__file__).parent / "data" / "before_linear"
+
+
+@pytest.fixture(scope="module")
+def flags_before_linear(tmp_path_factory: pytest.TempPathFactory):
+    """Today's flags with the fragments and files rewritten for linear time as they were before."""
+    directory = tmp_path_factory.mktemp("redflags")
+    for path in REDFLAGS_DIR.glob("*.yaml"):
+        shutil.copy(path, directory / path.name)
+    for path in BEFORE_LINEAR.glob("*.yaml"):
+        shutil.copy(path, directory / path.name)
+    return load_flags(directory)
+
+
+def _texts_to_compare(flags) -> list[str]:
+    texts = [row["text"] for row in read_sample_rows()]
+    for flag in flags.flags:
+        for examples in flag.spec.examples.values():
+            texts += examples.match + examples.no_match
+    return texts
+
+
+def test_linear_patterns_give_the_old_spans(flags, flags_before_linear) -> None:
+    changed = []
+    for text in _texts_to_compare(flags):
+        folded = fold(text)
+        new = [(match.flag.id, match.spans) for match in flags.find_folded(folded)]
+        old = [(match.flag.id, match.spans) for match in flags_before_linear.find_folded(folded)]
+        if new != old:
+            changed.append((text, old, new))
+    assert changed == []
