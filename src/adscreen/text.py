@@ -3,8 +3,13 @@
 Two levels, both pure:
 - ``fold``: what the red-flag patterns see. Unicode-normalised, lower case, Latin
   and Cyrillic look-alikes unified within a word, Polish diacritics and ``ё``
-  folded, invisible characters dropped, and spaced-out words ("т е л е г р а м")
-  closed up, so that tricks that defeat keyword search defeat nothing here.
+  folded, invisible characters (format characters, bidi controls, tags, variation
+  selectors, fillers) dropped, leetspeak inside words read as letters ("r0b0ta"),
+  spaced-out words closed up whatever separates their letters ("т е л е г р а м",
+  "т✨е✨л", "t.e.l"), and runs of spaces made one, so that tricks that defeat
+  keyword search defeat nothing here. Folding never makes a text more than
+  ``MAX_EXPANSION`` times longer (NFKC turns "⒛" into "20."), so the ad-length
+  limit, checked on the pasted text, bounds the folded text too.
 - ``normalise``: what the model sees. ``fold`` plus contacts and numbers turned
   into tokens (``_phone_``, ``_url_``, ``_num4_`` ...) so that the model learns
   "a Telegram handle" or "a four-digit sum", never one particular number.
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,15 +32,36 @@ from dataclasses import dataclass
 _LATIN_TO_CYRILLIC = str.maketrans("aceopxyikmthbw", "асеорхуікмтнвш")
 _CYRILLIC_TO_LATIN = str.maketrans("асеорхуіјкмтнвѕԁ", "aceopxyijkmthbsd")
 _LATIN_SPECIAL = {"ł": "l", "đ": "d", "ø": "o", "ß": "s"}
-_INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
+# Invisible characters that are not format (Cf) or combining (Mn, Me) characters: Hangul fillers,
+# the braille blank. Inside a word they would split it without showing.
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_DROPPED_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Cs"})
+# A character folds to at most this many characters; the few whose NFKC form is longer
+# (Arabic ligatures, squared Japanese words) keep their own form.
+MAX_EXPANSION = 4
 # A word with both Latin and Cyrillic letters; starts only at word starts and never backtracks.
 _MIXED_WORD = re.compile(r"(?<![^\W\d_])(?=[^\W\d_]*?[a-z])(?=[^\W\d_]*?[\u0400-\u04ff])[^\W\d_]++")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[a-z]")
-# Three or more single letters separated by one space, dot, dash, underscore or star: "т е л е г р а м".
-_SPACED_LETTERS = re.compile(r"(?<!\w)(?:[^\W\d_][ .\-_*·]){2,}[^\W\d_](?!\w)")
+# Single letters, each followed by a separator: up to 8 characters that are neither letters, digits,
+# line breaks nor list punctuation (spaces, dots, dashes, stars, emoji ...). Possessive and started only
+# at a single letter, so no text is scanned twice. ``_close_up`` decides whether the run is a spaced word.
+_SEPARATOR = r"(?:[^\w\n,;:!?()\[\]{}\"'«»„“”‘’]|_)"
+_SPACED_LETTERS = re.compile(rf"(?<![^\W_])[^\W\d_](?:{_SEPARATOR}{{1,8}}+[^\W\d_](?![^\W_]))++")
+_SEPARATORS = re.compile(rf"{_SEPARATOR}+")
 # One-letter words that may stand right before a spaced-out word: "в т е л е г р а м" is "в" + "телеграм".
 _ONE_LETTER_WORDS = frozenset("вскуоиаяўійwziaou")
+# Letters and digits mixed in one word, read as leetspeak ("r0b0ta", "p4ca", "з4р4б0т0к", "0пыта",
+# "опыт4") only if every digit is single, stands for a letter and follows a letter (or is a leading 0),
+# and the word is long enough not to be a code: in Latin script four characters or more, three of them
+# letters, with a digit between two letters ("h1b", "w3c", "0x1f", "mp3", "gta5" stay); in Cyrillic
+# three or more, two of them letters. Numbers, sums,
+# times, "24/7", "3d", "b2b", "a4", "1с", "covid19", "i18n" and "4x4" keep their digits.
+_LEET_WORD = re.compile(r"(?<![^\W_])(?=[^\W\d_]*\d)0?(?:[^\W\d_]\d?)++(?![^\W_])")
+_LEET_LATIN = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"}
+_LEET_CYRILLIC = {"0": "о", "3": "е", "4": "а", "6": "б"}
+# Runs of spaces (not line breaks): one space is all a pattern needs to see.
+_SPACE_RUN = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 
 
 @dataclass(frozen=True)
@@ -53,8 +80,16 @@ class MappedText:
         return self.starts[start], self.ends[end - 1]
 
 
-def _substitute(mapped: MappedText, pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str]) -> MappedText:
-    """``pattern.sub`` that keeps the maps: a replacement maps to the whole span it replaced."""
+# A replacement: a string, every character of which maps to the whole span it replaces, or
+# pieces ``(text, start, end)`` of the match kept or rewritten: a piece as long as
+# match[start:end] maps character for character, any other to the span of match[start:end].
+Replacement = str | list[tuple[str, int, int]]
+
+
+def _substitute(
+    mapped: MappedText, pattern: re.Pattern[str], replace: Callable[[re.Match[str]], Replacement]
+) -> MappedText:
+    """``pattern.sub`` that keeps the maps (see ``Replacement``)."""
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -67,11 +102,18 @@ def _substitute(mapped: MappedText, pattern: re.Pattern[str], replace: Callable[
         pieces.append(mapped.text[position:start])
         starts.extend(mapped.starts[position:start])
         ends.extend(mapped.ends[position:start])
-        if replacement:
-            span_start, span_end = mapped.original_span(start, end)
-            pieces.append(replacement)
-            starts.extend([span_start] * len(replacement))
-            ends.extend([span_end] * len(replacement))
+        whole = isinstance(replacement, str)
+        if whole:
+            replacement = [(replacement, 0, end - start)] if replacement else []
+        for piece, piece_start, piece_end in replacement:
+            if not whole and len(piece) == piece_end - piece_start:  # character for character
+                starts.extend(mapped.starts[start + piece_start : start + piece_end])
+                ends.extend(mapped.ends[start + piece_start : start + piece_end])
+            else:
+                span_start, span_end = mapped.original_span(start + piece_start, start + piece_end)
+                starts.extend([span_start] * len(piece))
+                ends.extend([span_end] * len(piece))
+            pieces.append(piece)
         position = end
     if not pieces:
         return mapped
@@ -83,9 +125,13 @@ def _substitute(mapped: MappedText, pattern: re.Pattern[str], replace: Callable[
 
 def _fold_char(char: str) -> str:
     """One character in folded form: compatibility-normalised, lower case, Latin diacritics dropped."""
-    if char in _INVISIBLE or unicodedata.category(char) == "Mn":
+    if char in _INVISIBLE or unicodedata.category(char) in _DROPPED_CATEGORIES or 0xE0000 <= ord(char) <= 0xE0FFF:
+        return ""
+    if unicodedata.category(char) == "Cc" and not char.isspace():
         return ""
     folded = unicodedata.normalize("NFKC", char).lower()
+    if len(folded) > MAX_EXPANSION:
+        folded = char.lower()[:1]
     if folded == "ё":
         return "е"
     if folded.isascii():
@@ -123,18 +169,59 @@ def _fold_chars(text: str) -> MappedText:
     return MappedText(folded, tuple(starts), tuple(ends))
 
 
-def _unify_word(match: re.Match[str]) -> str:
+def _unify_word(match: re.Match[str]) -> Replacement:
     word = match.group()
     cyrillic = len(_CYRILLIC.findall(word))
     latin = len(_LATIN.findall(word))
-    return word.translate(_LATIN_TO_CYRILLIC if cyrillic >= latin else _CYRILLIC_TO_LATIN)
+    return [(word.translate(_LATIN_TO_CYRILLIC if cyrillic >= latin else _CYRILLIC_TO_LATIN), 0, len(word))]
 
 
-def _close_up(match: re.Match[str]) -> str:
+def _leet_word(match: re.Match[str]) -> Replacement:
+    """A word of letters and single digits with its digits read as the letters they stand for, if it is one."""
+    word = match.group()
+    cyrillic = _CYRILLIC.search(word) is not None
+    last = len(word) if cyrillic else len(word) - 1  # a Cyrillic word may end in its only digit
+    between = any(char.isdigit() for char in word[1:last])
+    if len(word) < (3 if cyrillic else 4) or sum(char.isalpha() for char in word) < (2 if cyrillic else 3):
+        return word
+    if not (between or word[0] == "0"):
+        return word
+    table = _LEET_CYRILLIC if cyrillic else _LEET_LATIN
+    if any(char.isdigit() and char not in table for char in word):
+        return word
+    return [("".join(table.get(char, char) for char in word), 0, len(word))]
+
+
+def _close_up(match: re.Match[str]) -> Replacement:
+    """A run of single letters and separators with its spaced-out words closed up.
+
+    The separator that recurs most (``" "``, ``"  "``, ``"✨"``, ``"."`` ...) is the one between
+    the letters of a word; any other separator in the run ends a word and stays, without its
+    emoji and symbols (``" ✨ "`` is a space). Each letter keeps its own place in the map.
+    """
     run = match.group()
-    if run[0] in _ONE_LETTER_WORDS and run[1] == " " and len(run) >= 7:
-        return run[:2] + "".join(char for char in run[2:] if char.isalpha())
-    return "".join(char for char in run if char.isalpha())
+    separators = list(_SEPARATORS.finditer(run))
+    texts = [found.group() for found in separators]
+    ((inside, count),) = Counter(texts).most_common(1)  # the first seen of the most frequent
+    if count < 2 and not (len(texts) == 1 and _has_symbol(inside)):
+        return run  # nothing recurs: "a - b", not a spaced word (but "н✨а" is "на")
+    words: list[list[tuple[str, int, int]]] = [[(run[0], 0, 1)]]
+    for found in separators:
+        if found.group() != inside:
+            between = "".join(char for char in found.group() if not _has_symbol(char)) or " "
+            words.append([(between, found.start(), found.end())])
+        elif len(words) == len(words[0]) == 1 and run[0] in _ONE_LETTER_WORDS and texts[:3] == [" ", " ", " "]:
+            # "в т е л е г р а м" is "в" + "телеграм" (but "a b c" is "abc")
+            words.append([(" ", found.start(), found.end())])
+        words[-1].append((run[found.end()], found.end(), found.end() + 1))
+    if max(sum(piece[0].isalpha() for piece in word) for word in words) < (2 if _has_symbol(inside) else 3):
+        return run
+    return [piece for word in words for piece in word]
+
+
+def _has_symbol(separator: str) -> bool:
+    """Whether a separator has a pictograph or other symbol in it (emoji, ✓, ★; not $, +, =)."""
+    return any(unicodedata.category(char) in ("So", "Sk") for char in separator)
 
 
 def fold_pattern(pattern: str) -> str:
@@ -161,8 +248,14 @@ def lower_pattern(pattern: str) -> str:
 def fold(text: str) -> MappedText:
     """Text as the red-flag patterns see it (see the module docstring)."""
     folded = _fold_chars(text)
-    folded = _substitute(folded, _MIXED_WORD, _unify_word)  # keeps length: maps stay valid
-    return _substitute(folded, _SPACED_LETTERS, _close_up)
+    folded = _substitute(folded, _LEET_WORD, _leet_word)  # keeps length, like the next step
+    folded = _substitute(folded, _MIXED_WORD, _unify_word)
+    folded = _substitute(folded, _SPACED_LETTERS, _close_up)
+    return _substitute(folded, _SPACE_RUN, _one_space)
+
+
+def _one_space(match: re.Match[str]) -> Replacement:
+    return [(" ", 0, 1)]
 
 
 # One pass over the text; where two alternatives could start at one place, the
