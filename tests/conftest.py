@@ -12,6 +12,7 @@ from adscreen.paths import SAMPLE_ADS_DIR
 from adscreen.training import train_to_folder
 
 EMSCAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "emscad_train.csv"
+REAL_ADS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "real_ads.jsonl"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -32,6 +33,13 @@ def emscad_path() -> Path:
     if not EMSCAD.is_file():
         pytest.skip(f"shared EMSCAD data not found at {EMSCAD} (a fresh clone does not have it; CI does)")
     return EMSCAD
+
+
+@pytest.fixture(scope="session")
+def real_ads_path() -> Path:
+    if not REAL_ADS.is_file():
+        pytest.skip(f"shared real ads not found at {REAL_ADS} (a fresh clone does not have them; CI does)")
+    return REAL_ADS
 
 
 def _every_third_sample_ad(target: Path, chosen: bool) -> Path:

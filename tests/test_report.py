@@ -11,7 +11,7 @@ from PIL import Image
 
 from adscreen.model import TrainingResult
 from adscreen.paths import MODELS_DIR
-from adscreen.registry import load_model_dir
+from adscreen.registry import Registry, load_model_dir
 from adscreen.report import (
     MODEL_CARD_FILE,
     PLOTS_DIR,
@@ -141,9 +141,9 @@ def test_worst_mistakes_are_the_most_confident_errors() -> None:
 
 
 def test_the_shipped_model_card_is_what_its_metadata_renders() -> None:
-    shipped = MODELS_DIR / "adscreen-v1"
+    shipped = Registry(MODELS_DIR).current_path()[0]
     metadata = json.loads((shipped / "metadata.json").read_text(encoding="utf-8"))
     assert (shipped / MODEL_CARD_FILE).read_text(encoding="utf-8") == render_model_card(metadata), (
         "regenerate it: python -c 'import json, pathlib; from adscreen.report import write_model_card;"
-        ' d = pathlib.Path("models/adscreen-v1"); write_model_card(json.loads((d / "metadata.json").read_text()), d)\''
+        ' d = pathlib.Path("models/NAME"); write_model_card(json.loads((d / "metadata.json").read_text()), d)\''
     )

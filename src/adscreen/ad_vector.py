@@ -35,7 +35,6 @@ _PLAIN_TEXT = {
     "preprocessor": None,
     "tokenizer": None,
     "strip_accents": None,
-    "stop_words": None,
     "binary": False,
     "norm": "l2",
     "use_idf": True,
@@ -107,6 +106,8 @@ class AdVectorizer:
             raise ModelIntegrityError(f"scoring needs one word and one char_wb TF-IDF block, not {analyzers}")
         self.word = next(block for block in self.blocks if _analyzer(block) == "word")
         self.char = next(block for block in self.blocks if _analyzer(block) == "char_wb")
+        # sklearn drops stop words from the tokens before it forms word n-grams; so does _word_spans.
+        self._skipped_words = frozenset(self.word.vectorizer.get_stop_words() or ())
         low, high = self.char.vectorizer.ngram_range
         grams = _gram_table(self.char.vocabulary, low)
         self._cut_word = lru_cache(maxsize=WORD_CACHE_SIZE)(partial(_cut_word, grams=grams, low=low, high=high))
@@ -143,7 +144,10 @@ class AdVectorizer:
         """The word n-grams in the vocabulary, by column, with the span of each occurrence."""
         vocabulary = self.word.vocabulary
         low, high = self.word.vectorizer.ngram_range
+        skipped = self._skipped_words
         tokens = [(match.group(), match.start(), match.end()) for match in _TOKEN.finditer(text)]
+        if skipped:
+            tokens = [token for token in tokens if token[0] not in skipped]
         spans: dict[int, list[Span]] = defaultdict(list)
         for size in range(low, high + 1):
             for first in range(len(tokens) - size + 1):
@@ -187,6 +191,8 @@ def _check_vectorizer(name: str, vectorizer: TfidfVectorizer) -> None:
         expected["token_pattern"] = TOKEN_PATTERN
     elif params["analyzer"] != "char_wb":
         expected["analyzer"] = "word or char_wb"
+    if params["analyzer"] == "char_wb" or not isinstance(params["stop_words"], list | tuple | frozenset | set | None):
+        expected["stop_words"] = None  # char_wb ignores stop words; a word block may list them, not name a language
     wrong = {key: params[key] for key, value in expected.items() if params[key] != value}
     if wrong:
         raise ModelIntegrityError(f"feature block {name!r}: scoring does not support the settings {wrong}")

@@ -272,7 +272,7 @@ def evaluate(
 ) -> None:
     """Metrics of a model on labelled data, at the model's own threshold.
 
-    Example: adscreen evaluate models/adscreen-v1 held_out.csv --json
+    Example: adscreen evaluate models/adscreen-v2 held_out.csv --json
     """
     from adscreen.training import evaluate as evaluate_model
 

@@ -8,6 +8,7 @@ red-flag indicators let the classifier learn what each rule is worth.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from adscreen.datafiles import read_yaml
+from adscreen.paths import DATA_DIR
 from adscreen.redflags import FlagSet, FlagSpec, build_flag
 from adscreen.text import fold, tokenise_folded
 
@@ -25,6 +28,13 @@ CHAR_FEATURES = 120_000
 
 
 FLAG_PREFIX = "flag:"
+FUNCTION_WORDS_FILE = DATA_DIR / "function_words.yaml"
+
+
+def function_words(path: Path = FUNCTION_WORDS_FILE) -> list[str]:
+    """The words the word features skip (see the file's comment), all languages together, sorted."""
+    lists = read_yaml(path)
+    return sorted({str(word) for words in lists.values() for word in words})
 
 
 class AdPreprocessor(TransformerMixin, BaseEstimator):
@@ -85,6 +95,7 @@ def build_features(flags: FlagSet) -> ColumnTransformer:
                     analyzer="word",
                     ngram_range=(1, 2),
                     token_pattern=r"(?u)\b\w+\b",
+                    stop_words=function_words(),
                     min_df=2,
                     max_df=0.9,
                     max_features=WORD_FEATURES,

@@ -32,6 +32,17 @@ from dataclasses import dataclass
 _LATIN_TO_CYRILLIC = str.maketrans("aceopxyikmthbw", "асеорхуікмтнвш")
 _CYRILLIC_TO_LATIN = str.maketrans("асеорхуіјкмтнвѕԁ", "aceopxyijkmthbsd")
 _LATIN_SPECIAL = {"ł": "l", "đ": "d", "ø": "o", "ß": "s"}
+# Small capitals and other letters that spam writes for Cyrillic or Latin ones ("ᴨᴀᴩᴛнᴇᴩы", "Ꮲабота"):
+# NFKC leaves them alone. Mapped to the Latin or Cyrillic letter they pass for; a mixed word is then unified.
+_LOOKALIKE_LETTERS = dict(
+    zip(
+        "ᴀʙᴄᴅᴇғɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢᴨᴦᴧᴩᴫʍɯᴎᴙᴚꭺꮃꮯꮇꮲꮪꭲꭼꮋꮶꮍꮤꮟꮖꭰ",
+        "aвcdefghijklmnoprstuvwyzпглрлмшиякabcmpsteнкmwbtd",
+        strict=True,
+    )
+)
+# Letters only Cyrillic has: a word with one of them is Cyrillic, however many Latin look-alikes it holds.
+_CYRILLIC_ONLY = re.compile(r"[бгджзийлпфцчшщъыьэюяєїґў]")
 # Invisible characters that are not format (Cf) or combining (Mn, Me) characters: Hangul fillers,
 # the braille blank. Inside a word they would split it without showing.
 _INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
@@ -129,6 +140,8 @@ def _fold_char(char: str) -> str:
         return ""
     if unicodedata.category(char) == "Cc" and not char.isspace():
         return ""
+    if char.lower() in _LOOKALIKE_LETTERS:
+        return _LOOKALIKE_LETTERS[char.lower()]
     folded = unicodedata.normalize("NFKC", char).lower()
     if len(folded) > MAX_EXPANSION:
         folded = char.lower()[:1]
@@ -173,7 +186,8 @@ def _unify_word(match: re.Match[str]) -> Replacement:
     word = match.group()
     cyrillic = len(_CYRILLIC.findall(word))
     latin = len(_LATIN.findall(word))
-    return [(word.translate(_LATIN_TO_CYRILLIC if cyrillic >= latin else _CYRILLIC_TO_LATIN), 0, len(word))]
+    to_cyrillic = cyrillic >= latin or _CYRILLIC_ONLY.search(word) is not None
+    return [(word.translate(_LATIN_TO_CYRILLIC if to_cyrillic else _CYRILLIC_TO_LATIN), 0, len(word))]
 
 
 def _leet_word(match: re.Match[str]) -> Replacement:
