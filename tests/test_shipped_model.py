@@ -16,7 +16,7 @@ def test_shipped_model_records_what_it_was_trained_on() -> None:
     sources = {Path(entry["path"]).name for entry in metadata["data"]["files"]}
     assert "emscad_train.csv" in sources
     assert {path.name for path in SAMPLE_ADS_DIR.glob("*.jsonl")} <= sources
-    assert (SHIPPED / "model.joblib").stat().st_size < 20 * 1024 * 1024
+    assert (SHIPPED / "model.skops").stat().st_size < 20 * 1024 * 1024
 
 
 @pytest.mark.slow

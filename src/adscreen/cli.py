@@ -43,7 +43,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-models_app = typer.Typer(help="The model registry: list, promote, roll back.", no_args_is_help=True)
+models_app = typer.Typer(help="The model registry: list, promote, roll back, convert.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 feedback_app = typer.Typer(
     help="Analysts' corrections of wrong results: add, list, export. 'adscreen train --feedback' learns from them.",
@@ -314,6 +314,33 @@ def models_promote(name: Annotated[str, typer.Argument(help="Model folder name u
     registry = Registry(Settings().models_dir)
     registry.promote(name)
     out.print(f"current model: {name}")
+
+
+@models_app.command("convert")
+@handles_errors
+def models_convert(
+    name: Annotated[str, typer.Argument(help="Model folder name under the models folder.")],
+    trust_pickle: Annotated[
+        bool,
+        typer.Option(
+            "--trust-pickle",
+            help="Required: you built this model yourself; converting unpickles it, which runs its code.",
+        ),
+    ] = False,
+) -> None:
+    """Rewrite a model.joblib of adscreen 0.1 as model.skops, which loads without running code.
+
+    A pickle runs any code in it while it is read, so adscreen no longer loads one; this
+    reads it once more (after checking its sha256), only for a model you trust.
+
+    Example: adscreen models convert my-model --trust-pickle
+    """
+    if not trust_pickle:
+        raise fail(
+            f"converting unpickles {name}'s model.joblib, which runs any code in it; if you built it, add --trust-pickle"
+        )
+    metadata = Registry(Settings().models_dir).convert(name)
+    out.print(f"converted {name}: {metadata['model_file']} sha256 {metadata['model_sha256'][:12]}")
 
 
 @models_app.command("rollback")
