@@ -435,13 +435,19 @@ def feedback_list(
 def feedback_export(
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write: .csv, .jsonl or .parquet.")],
     db: DbOption = None,
+    csv_escape: CsvEscapeOption = True,
 ) -> None:
     """Write every correction to a labelled file (text, label, language, kind, note, ...) that 'train' reads.
 
+    The texts come from anyone who can reach the form or the API, so CSV cells that look like
+    formulas are neutralised as in score-file; JSONL and Parquet keep every text exactly as sent.
+
     Example: adscreen feedback export -o corrections.csv
     """
-    rows = _feedback_store(db).export(output)
-    out.print(f"wrote {rows} corrections to {escape(str(output))}")
+    table_format(output)  # a wrong extension is the first thing to say
+    frame = _feedback_store(db).frame()
+    write_table(frame, output, csv_escape)
+    out.print(f"wrote {len(frame)} corrections to {escape(str(output))}")
 
 
 class LogLevel(StrEnum):
