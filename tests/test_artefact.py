@@ -11,16 +11,20 @@ import io
 import json
 import pickle
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import skops.io
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from adscreen import artefact, load_model
+from adscreen.api import create_app
 from adscreen.cli import app
+from adscreen.config import Settings
 from adscreen.corpus import file_sha256
 from adscreen.errors import ModelIntegrityError
 from adscreen.paths import MODELS_DIR
@@ -181,3 +185,26 @@ def test_an_old_pickled_model_says_how_to_convert_and_convert_works(tmp_path: Pa
     assert converted.exit_code == 0, converted.output
     assert not (folder / "model.joblib").exists()
     assert runner.invoke(app, ["score", "-m", "old", "Work in Dubai"]).exit_code == 0
+
+
+def test_a_server_refuses_a_crafted_model_named_in_the_registry(tmp_path: Path) -> None:
+    """A hand-edited registry.json makes a crafted model current: the reload fails, the old model serves, no 500."""
+    marker = tmp_path / "ran"
+    folder = model_folder(tmp_path, "model.joblib", pickle.dumps(OpensAFile(marker)))
+    models = folder.parent
+    shutil.copytree(SHIPPED, models / "adscreen-v1")
+    shutil.copy(MODELS_DIR / "registry.json", models / "registry.json")
+    with TestClient(create_app(Settings(models_dir=models, reload_interval=0.05, workers=0))) as client:
+        state = json.loads((models / "registry.json").read_text())
+        state["models"]["crafted"] = {"sha256": file_sha256(folder / "model.joblib")}
+        state["current"] = "crafted"
+        (models / "registry.json").write_text(json.dumps(state))
+        for _ in range(200):
+            health = client.get("/healthz")
+            if health.json().get("reload_error"):
+                break
+            time.sleep(0.05)
+        assert health.status_code == 200 and "not a skops model file" in health.json()["reload_error"]
+        scored = client.post("/v1/score", json={"text": "Work in Dubai, flights paid"})
+        assert scored.status_code == 200 and scored.json()["model"]["name"] == "adscreen-v1"
+    assert not marker.exists()

@@ -89,7 +89,13 @@ CsvEscapeOption = Annotated[
     ),
 ]
 ModelOption = Annotated[
-    Path | None, typer.Option("--model", "-m", help="Model folder (default: the registry's current model).")
+    Path | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model name in the models folder (adscreen-v1), or a path to a model folder (./my-model);"
+        " default: the registry's current model.",
+    ),
 ]
 CountryOption = Annotated[
     str | None, typer.Option("--country", "-c", help="Your country (ISO code such as BY, UA, PL) for hotlines.")
