@@ -208,3 +208,11 @@ def test_a_server_refuses_a_crafted_model_named_in_the_registry(tmp_path: Path) 
         scored = client.post("/v1/score", json={"text": "Work in Dubai, flights paid"})
         assert scored.status_code == 200 and scored.json()["model"]["name"] == "adscreen-v1"
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "vocabulary", [{}, {"a": np.int64(0)}, {" 🌴": np.int64(2), "жыллё": np.int64(0), "\udcff": np.int64(1)}]
+)
+def test_a_packed_vocabulary_unpacks_to_the_same_dict(vocabulary: dict) -> None:
+    unpacked = artefact.PackedVocabulary.of(vocabulary).unpacked()
+    assert unpacked == vocabulary and list(unpacked) == list(vocabulary)

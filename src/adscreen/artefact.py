@@ -30,6 +30,7 @@ import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -67,11 +68,8 @@ class PackedVocabulary:
 
     def unpacked(self) -> dict:
         blob = self.blob.tobytes()
-        starts = [0, *self.ends[:-1].tolist()]
-        terms = (
-            blob[start:end].decode("utf-8", "surrogatepass")
-            for start, end in zip(starts, self.ends.tolist(), strict=True)
-        )
+        bounds = pairwise([0, *self.ends.tolist()])
+        terms = (blob[start:end].decode("utf-8", "surrogatepass") for start, end in bounds)
         return dict(zip(terms, self.columns, strict=True))
 
 
