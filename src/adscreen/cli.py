@@ -309,7 +309,8 @@ def models_list() -> None:
     for name, entry in registry["models"].items():
         marker = "*" if name == registry.get("current") else " "
         out.print(
-            f"{marker} {name:30} {entry.get('version')}  trained {entry.get('trained_at')}  sha256 {entry['sha256'][:12]}"
+            f"{marker} {name:30} {entry.get('version')}  trained {entry.get('trained_at')}"
+            f"  sha256 {str(entry.get('sha256'))[:12]}"
         )
 
 
