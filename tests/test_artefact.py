@@ -216,3 +216,19 @@ def test_a_server_refuses_a_crafted_model_named_in_the_registry(tmp_path: Path) 
 def test_a_packed_vocabulary_unpacks_to_the_same_dict(vocabulary: dict) -> None:
     unpacked = artefact.PackedVocabulary.of(vocabulary).unpacked()
     assert unpacked == vocabulary and list(unpacked) == list(vocabulary)
+
+
+def test_a_damaged_vocabulary_is_a_clear_error(tmp_path: Path) -> None:
+    """Arrays that do not make a vocabulary (bytes that are not UTF-8, ends past the columns) fail as the file's fault."""
+    model = load_model().loaded.model
+    vectorizer = model.pipeline.named_steps["features"].transformers_[0][1]
+    original = vectorizer.vocabulary_
+    vectorizer.vocabulary_ = {"a": np.int64(0)}
+    try:
+        with artefact._packed(model):
+            vectorizer.vocabulary_.blob = np.array([0xFF], dtype=np.uint8)  # not UTF-8
+            skops.io.dump(model, tmp_path / "model.skops")
+    finally:
+        vectorizer.vocabulary_ = original
+    with pytest.raises(ModelIntegrityError, match="cannot read the model file"):
+        artefact.load(tmp_path / "model.skops")

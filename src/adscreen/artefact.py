@@ -158,10 +158,10 @@ def load(path: Path) -> object:
                 " (only data classes of adscreen, scikit-learn, NumPy and SciPy)"
             )
         model = skops.io.load(path, trusted=found)
+        _swap_vocabularies(model, lambda value: value.unpacked() if isinstance(value, PackedVocabulary) else None)
     except ModelIntegrityError:
         raise
     except Exception as error:  # a damaged or crafted file fails in many ways; none of them runs its code
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelIntegrityError(f"{path}: cannot read the model file: {reason}") from None
-    _swap_vocabularies(model, lambda value: value.unpacked() if isinstance(value, PackedVocabulary) else None)
     return model
