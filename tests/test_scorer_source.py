@@ -151,7 +151,7 @@ def test_a_tampered_model_is_refused_and_the_old_one_keeps_serving(models: Path)
     shutil.copytree(models / OTHER, models / "tampered")
     registry = Registry(models)
     registry.register("tampered")
-    model_file = models / "tampered" / "model.joblib"
+    model_file = models / "tampered" / "model.skops"
     model_file.write_bytes(model_file.read_bytes() + b"changed after registration")
     with TestClient(create_app(app_settings(models))) as client:
         state = registry.read()

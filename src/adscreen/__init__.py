@@ -13,7 +13,7 @@ from pathlib import Path
 
 from adscreen.guidance import load_guide
 from adscreen.paths import MODELS_DIR
-from adscreen.registry import Registry, load_model_dir
+from adscreen.registry import Registry, is_model_name, load_model_dir
 from adscreen.scoring import MAX_AD_CHARS, Scorer
 
 try:
@@ -27,16 +27,23 @@ __all__ = ["Scorer", "__version__", "load_model", "score"]
 def load_model(
     path: str | Path | None = None, models_dir: str | Path = MODELS_DIR, max_chars: int = MAX_AD_CHARS
 ) -> Scorer:
-    """A ready Scorer: the model folder at ``path``, or the registry's current model.
+    """A ready Scorer: the registry's current model, a model by name, or an explicit model folder.
 
-    The model file is loaded only after its sha256 and scikit-learn version are verified.
+    ``path`` without a path separator (``"adscreen-v1"``) is a name: the folder of that name
+    inside ``models_dir``, verified against the registry's hash too. A path with a separator
+    (``"models/adscreen-v1"``, ``"./my-model"``, an absolute path) is that folder. Either way the
+    model file is loaded only after its sha256 and scikit-learn version are verified, and
+    loading it runs no code from it (see ``adscreen.artefact``).
     """
     registry = Registry(Path(models_dir))
     if path is None:
         loaded = registry.load_current()
+    elif is_model_name(path):
+        loaded = load_model_dir(registry.folder(str(path)), registry.recorded_sha256(str(path)))
     else:
         path = Path(path)
-        recorded = registry.read()["models"].get(path.name, {}).get("sha256") if path.parent == registry.root else None
+        inside = path.resolve().parent == registry.root.resolve()
+        recorded = registry.read()["models"].get(path.name, {}).get("sha256") if inside else None
         loaded = load_model_dir(path, recorded)
     return Scorer(loaded, load_guide(), max_chars)
 

@@ -43,7 +43,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-models_app = typer.Typer(help="The model registry: list, promote, roll back.", no_args_is_help=True)
+models_app = typer.Typer(help="The model registry: list, promote, roll back, convert.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 feedback_app = typer.Typer(
     help="Analysts' corrections of wrong results: add, list, export. 'adscreen train --feedback' learns from them.",
@@ -89,7 +89,13 @@ CsvEscapeOption = Annotated[
     ),
 ]
 ModelOption = Annotated[
-    Path | None, typer.Option("--model", "-m", help="Model folder (default: the registry's current model).")
+    Path | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model name in the models folder (adscreen-v1), or a path to a model folder (./my-model);"
+        " default: the registry's current model.",
+    ),
 ]
 CountryOption = Annotated[
     str | None, typer.Option("--country", "-c", help="Your country (ISO code such as BY, UA, PL) for hotlines.")
@@ -303,7 +309,8 @@ def models_list() -> None:
     for name, entry in registry["models"].items():
         marker = "*" if name == registry.get("current") else " "
         out.print(
-            f"{marker} {name:30} {entry.get('version')}  trained {entry.get('trained_at')}  sha256 {entry['sha256'][:12]}"
+            f"{marker} {name:30} {entry.get('version')}  trained {entry.get('trained_at')}"
+            f"  sha256 {str(entry.get('sha256'))[:12]}"
         )
 
 
@@ -314,6 +321,33 @@ def models_promote(name: Annotated[str, typer.Argument(help="Model folder name u
     registry = Registry(Settings().models_dir)
     registry.promote(name)
     out.print(f"current model: {name}")
+
+
+@models_app.command("convert")
+@handles_errors
+def models_convert(
+    name: Annotated[str, typer.Argument(help="Model folder name under the models folder.")],
+    trust_pickle: Annotated[
+        bool,
+        typer.Option(
+            "--trust-pickle",
+            help="Required: you built this model yourself; converting unpickles it, which runs its code.",
+        ),
+    ] = False,
+) -> None:
+    """Rewrite a model.joblib of adscreen 0.1 as model.skops, which loads without running code.
+
+    A pickle runs any code in it while it is read, so adscreen no longer loads one; this
+    reads it once more (after checking its sha256), only for a model you trust.
+
+    Example: adscreen models convert my-model --trust-pickle
+    """
+    if not trust_pickle:
+        raise fail(
+            f"converting unpickles {name}'s model.joblib, which runs any code in it; if you built it, add --trust-pickle"
+        )
+    metadata = Registry(Settings().models_dir).convert(name)
+    out.print(f"converted {name}: {metadata['model_file']} sha256 {metadata['model_sha256'][:12]}")
 
 
 @models_app.command("rollback")
@@ -408,13 +442,19 @@ def feedback_list(
 def feedback_export(
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write: .csv, .jsonl or .parquet.")],
     db: DbOption = None,
+    csv_escape: CsvEscapeOption = True,
 ) -> None:
     """Write every correction to a labelled file (text, label, language, kind, note, ...) that 'train' reads.
 
+    The texts come from anyone who can reach the form or the API, so CSV cells that look like
+    formulas are neutralised as in score-file; JSONL and Parquet keep every text exactly as sent.
+
     Example: adscreen feedback export -o corrections.csv
     """
-    rows = _feedback_store(db).export(output)
-    out.print(f"wrote {rows} corrections to {escape(str(output))}")
+    table_format(output)  # a wrong extension is the first thing to say
+    frame = _feedback_store(db).frame()
+    write_table(frame, output, csv_escape)
+    out.print(f"wrote {len(frame)} corrections to {escape(str(output))}")
 
 
 class LogLevel(StrEnum):

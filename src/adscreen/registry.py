@@ -1,35 +1,56 @@
 """Model artefacts on disk: one folder per model, and a registry of which one is current.
 
-``models/NAME/`` holds ``model.joblib``, ``metadata.json`` (what it was trained on,
+``models/NAME/`` holds ``model.skops``, ``metadata.json`` (what it was trained on,
 its metrics, its threshold and bands, the model file's sha256) and its reports.
 ``models/registry.json`` records every registered model with its hash and which
 one is current; changes are written to a temporary file and renamed, so a reader
 never sees half a registry.
 
-A joblib file is a pickle and can run code when loaded, so a model is loaded only
-when its sha256 matches the recorded one and it was built with this scikit-learn.
+Models are trusted by name, not by a hash beside them: a registry name is a plain
+folder name inside the models folder (no separators, no ``..``), in ``promote``, in
+``registry.json`` and in ``-m NAME``. The model file is read by ``artefact`` (skops
+with a trust list), which runs no code from the file, and only when its sha256
+matches the recorded ones and it was built with this scikit-learn. A pickled
+``model.joblib`` of adscreen 0.1 is refused; ``convert_pickled_model`` rewrites one the
+user vouches for.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import joblib
 import sklearn
+import skops
 
+from adscreen import artefact
 from adscreen.corpus import file_sha256
 from adscreen.errors import ModelIntegrityError, RegistryError
 from adscreen.model import AdModel
 from adscreen.paths import MODELS_DIR
 
-MODEL_FILE = "model.joblib"
+MODEL_FILE = "model.skops"
+PICKLED_MODEL_FILE = "model.joblib"  # adscreen 0.1; refused, see convert_pickled_model
 METADATA_FILE = "metadata.json"
 REGISTRY_FILE = "registry.json"
+MODEL_FORMAT = "skops"
+# A letter, digit or underscore first (so never "." or ".."), then those, dots, dashes and plus signs.
+_PLAIN_NAME = re.compile(r"\w[\w.+-]{0,127}")
+
+
+def checked_name(name: object, where: str = "model name") -> str:
+    """``name`` if it is a plain folder name inside the models folder, else a RegistryError saying why."""
+    if isinstance(name, str) and _PLAIN_NAME.fullmatch(name):
+        return name
+    raise RegistryError(
+        f"{where} {name!r} is not a plain model name: use the name of a folder inside the models folder"
+        " (letters, digits, '_', '.', '-', '+'; no '/', no '..', not an absolute path)"
+    )
 
 
 @dataclass(frozen=True)
@@ -63,8 +84,15 @@ def save_model(model: AdModel, directory: Path, metadata: dict) -> dict:
     """Write the model and its metadata (completed with the model file's sha256)."""
     directory.mkdir(parents=True, exist_ok=True)
     model_path = directory / MODEL_FILE
-    joblib.dump(model, model_path, compress=3)
-    metadata = {**metadata, "model_file": MODEL_FILE, "model_sha256": file_sha256(model_path)}
+    artefact.dump(model, model_path)
+    libraries = {**metadata.get("libraries", {}), "skops": skops.__version__}
+    metadata = {
+        **metadata,
+        "libraries": libraries,
+        "model_file": MODEL_FILE,
+        "model_format": MODEL_FORMAT,
+        "model_sha256": file_sha256(model_path),
+    }
     write_json_atomically(directory / METADATA_FILE, metadata)
     return metadata
 
@@ -72,16 +100,22 @@ def save_model(model: AdModel, directory: Path, metadata: dict) -> dict:
 def read_metadata(directory: Path) -> dict:
     path = directory / METADATA_FILE
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        metadata = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelIntegrityError(f"{directory}: not a model folder (no {METADATA_FILE})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ModelIntegrityError(f"{path}: unreadable metadata: {error}") from None
+    if not isinstance(metadata, dict):
+        raise ModelIntegrityError(f"{path}: unreadable metadata: not a JSON object")
+    return metadata
 
 
 def verify_model_file(directory: Path, metadata: dict, expected_sha256: str | None = None) -> Path:
     """The model file's path, once its hash and scikit-learn version are checked."""
-    model_path = directory / str(metadata.get("model_file", MODEL_FILE))
+    file_name = metadata.get("model_file", MODEL_FILE)
+    if not isinstance(file_name, str) or not _PLAIN_NAME.fullmatch(file_name):
+        raise ModelIntegrityError(f"{directory / METADATA_FILE}: model_file {file_name!r} is not a file in the folder")
+    model_path = directory / file_name
     if not model_path.is_file():
         raise ModelIntegrityError(f"{model_path}: model file missing")
     actual = file_sha256(model_path)
@@ -91,7 +125,8 @@ def verify_model_file(directory: Path, metadata: dict, expected_sha256: str | No
                 f"{model_path}: sha256 {actual[:12]}… does not match {where} ({str(recorded)[:12]}…);"
                 " the file was changed or replaced, refusing to load it"
             )
-    built_with = metadata.get("libraries", {}).get("scikit-learn")
+    libraries = metadata.get("libraries")
+    built_with = libraries.get("scikit-learn") if isinstance(libraries, dict) else None
     if built_with != sklearn.__version__:
         raise ModelIntegrityError(
             f"{model_path}: built with scikit-learn {built_with}, this is {sklearn.__version__};"
@@ -101,16 +136,43 @@ def verify_model_file(directory: Path, metadata: dict, expected_sha256: str | No
 
 
 def load_model_dir(directory: Path, expected_sha256: str | None = None) -> LoadedModel:
-    """Load one model folder after verifying it."""
+    """Load one model folder after verifying it; no code from the folder runs (see ``artefact``)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelIntegrityError(f"{directory}: no such model folder")
     metadata = read_metadata(directory)
     model_path = verify_model_file(directory, metadata, expected_sha256)
-    model = joblib.load(model_path)
+    model = artefact.load(model_path)
     if not isinstance(model, AdModel):
         raise ModelIntegrityError(f"{model_path}: not an adscreen model")
     return LoadedModel(model, metadata, directory)
+
+
+def convert_pickled_model(directory: Path, expected_sha256: str | None = None) -> dict:
+    """Rewrite a pickled ``model.joblib`` (adscreen 0.1) as ``model.skops``; returns the new metadata.
+
+    This unpickles the file, which runs any code in it: only for a model the user built
+    themselves, after its sha256 and scikit-learn version are checked as before.
+    """
+    import joblib  # only here: nothing else in adscreen reads a pickle
+
+    metadata = read_metadata(directory)
+    if metadata.get("model_file", PICKLED_MODEL_FILE) != PICKLED_MODEL_FILE:
+        raise ModelIntegrityError(f"{directory}: its model file is {metadata.get('model_file')!r}, not a pickle")
+    pickled = verify_model_file(directory, {**metadata, "model_file": PICKLED_MODEL_FILE}, expected_sha256)
+    model = joblib.load(pickled)
+    if not isinstance(model, AdModel):
+        raise ModelIntegrityError(f"{pickled}: not an adscreen model")
+    converted = save_model(model, directory, metadata)
+    pickled.unlink()
+    return converted
+
+
+def is_model_name(path: str | Path) -> bool:
+    """Whether a ``-m`` value names a model (no path separator) rather than a folder; ``.`` and ``..`` are paths."""
+    text = str(path)
+    separators = {os.sep, "/", *([os.altsep] if os.altsep else [])}
+    return not any(separator in text for separator in separators) and text not in (".", "..")
 
 
 class Registry:
@@ -121,18 +183,34 @@ class Registry:
         self.path = self.root / REGISTRY_FILE
 
     def read(self) -> dict:
+        """The registry, checked: every name in it is a plain name inside the models folder."""
         if not self.path.exists():
             return {"current": None, "history": [], "models": {}}
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            registry = json.loads(self.path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise RegistryError(f"{self.path}: unreadable registry: {error}") from None
+        if not (
+            isinstance(registry, dict)
+            and isinstance(registry.get("history", []), list)
+            and isinstance(registry.get("models", {}), dict)
+            and all(isinstance(entry, dict) for entry in registry.get("models", {}).values())
+        ):
+            raise RegistryError(f"{self.path}: unreadable registry: not the registry's JSON layout")
+        registry.setdefault("history", [])
+        registry.setdefault("models", {})
+        current = [] if registry.get("current") is None else [registry["current"]]
+        for name in [*current, *registry["models"], *registry["history"]]:
+            checked_name(name, f"{self.path}: registered name")
+        return registry
+
+    def folder(self, name: str) -> Path:
+        """The folder of a model name (a plain name inside the models folder, else a RegistryError)."""
+        return self.root / checked_name(name)
 
     def register(self, name: str) -> dict:
         """Record a model folder under root with its hash (not yet current)."""
-        directory = self.root / name
-        metadata = read_metadata(directory)
-        verify_model_file(directory, metadata)
+        metadata = load_model_dir(self.folder(name)).metadata  # verified and loadable, or not registered
         registry = self.read()
         registry["models"][name] = {
             "sha256": metadata["model_sha256"],
@@ -145,11 +223,12 @@ class Registry:
 
     def promote(self, name: str) -> dict:
         """Make a registered model current; the previous one goes on the history for rollback."""
+        directory = self.folder(name)
         registry = self.read()
         if name not in registry["models"]:
             self.register(name)
             registry = self.read()
-        load_model_dir(self.root / name, registry["models"][name]["sha256"])
+        load_model_dir(directory, registry["models"][name].get("sha256"))
         if registry.get("current") and registry["current"] != name:
             registry["history"].append(registry["current"])
         registry["current"] = name
@@ -170,7 +249,20 @@ class Registry:
         name = registry.get("current")
         if not name:
             raise RegistryError(f"{self.path}: no current model; train one and 'adscreen models promote NAME'")
-        return self.root / name, registry["models"].get(name, {}).get("sha256")
+        return self.folder(name), registry["models"].get(name, {}).get("sha256")
+
+    def recorded_sha256(self, name: str) -> str | None:
+        return self.read()["models"].get(checked_name(name), {}).get("sha256")
+
+    def convert(self, name: str) -> dict:
+        """Rewrite a registered or unregistered pickled model as skops, and its registry entry's hash with it."""
+        directory = self.folder(name)
+        metadata = convert_pickled_model(directory, self.recorded_sha256(name))
+        registry = self.read()
+        if name in registry["models"]:
+            registry["models"][name]["sha256"] = metadata["model_sha256"]
+            write_json_atomically(self.path, registry)
+        return metadata
 
     def load_current(self) -> LoadedModel:
         directory, sha256 = self.current_path()

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
 from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
@@ -33,9 +35,32 @@ SNIPPET_CHARS = 280
 CALIBRATION_BINS = 10
 _FEATURE_KINDS = {"word": "words", "char": "characters", "flags": "rule"}
 
+# Markdown's own syntax that a value must not bring in: a backtick would end a code span, a
+# pipe a table cell, a line break the table row or paragraph, a bracket would start a link.
+# HTML's <, >, & and quotes are escaped by autoescaping before these are.
+_MARKDOWN_ESCAPES = str.maketrans({"`": "&#96;", "|": "&#124;", "[": "&#91;", "]": "&#93;", "\r": " ", "\n": " "})
+
+
+@pass_context
+def _escape_markdown_value(context: Context, value: object) -> object:
+    """Every ``{{ value }}`` of a ``.md`` template, escaped for Markdown (the HTML part is autoescaping's).
+
+    Values come from data (file names, languages, kinds, sources, ad snippets), and Markdown
+    passes raw HTML through: a ``<script>`` in a ``language`` cell ran when the model card was
+    rendered in a browser. Applied by the Environment to every placeholder, so sections
+    added to the templates later are escaped too. Template text, macro output and values
+    marked safe (``Markup``) are left as they are.
+    """
+    if isinstance(value, Markup) or not (context.name or "").endswith(".md"):
+        return value
+    return Markup(str(escape(value)).translate(_MARKDOWN_ESCAPES))
+
+
 templates = Environment(
     loader=PackageLoader("adscreen", "report_templates"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+    # HTML escaping in the Markdown templates too: Markdown renders raw HTML.
+    autoescape=select_autoescape(enabled_extensions=("html", "md"), default=False),
+    finalize=_escape_markdown_value,
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,

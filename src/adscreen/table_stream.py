@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import math
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal, TextIO
@@ -335,6 +336,42 @@ def _mapped(column: pd.Series, function: Callable[[object], object]) -> pd.Serie
     return pd.Series([function(value) for value in column], index=column.index, dtype=object)
 
 
+def _csv_texts(column: pd.Series) -> list[str]:
+    """A column's cells as CSV text, as ``DataFrame.to_csv`` writes them: missing cells empty.
+
+    Text cells are taken as they are (they may hold the lone surrogates of bytes that were not
+    UTF-8, which pandas' string dtype would refuse); typed columns are formatted by pandas.
+    """
+    if pd.api.types.is_object_dtype(column):
+        return ["" if missing(value) else value if isinstance(value, str) else str(value) for value in column]
+    texts = column.astype(str).tolist()
+    return ["" if absent else text for absent, text in zip(column.isna().tolist(), texts, strict=True)]
+
+
+class CsvRecords:
+    """Writes CSV records that end in ``\n`` and quote every cell holding a comma, a quote, a LF *or a CR*.
+
+    ``csv.writer`` quotes a cell for the characters of its own line terminator only: with
+    ``"\n"`` a cell holding a bare carriage return went out unquoted, and every reader,
+    spreadsheets included, saw a new row start inside it (with whatever formula followed).
+    So each record is written with ``"\r\n"`` (which makes both characters quoted) and its
+    final ``"\r\n"`` is written as ``"\n"``.
+    """
+
+    def __init__(self, stream: TextIO, quote_all: bool = False) -> None:
+        self._stream = stream
+        self._record = io.StringIO()
+        quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+        self._writer = csv.writer(self._record, lineterminator="\r\n", quoting=quoting)
+
+    def write(self, cells: Iterable[object]) -> None:
+        self._writer.writerow(cells)
+        record = self._record.getvalue()
+        self._record.seek(0)
+        self._record.truncate()
+        self._stream.write(record[:-2] + "\n")
+
+
 class TableWriter:
     """Writes chunks to one file in the format its name gives, via a temporary file renamed at the end.
 
@@ -364,8 +401,14 @@ class TableWriter:
             opener = gzip.open if self.path.name.lower().endswith(".gz") else open
             self._stream = opener(self._partial, "wt", encoding="utf-8", errors="surrogateescape", newline="")
             if self.kind == "csv":
-                csv.writer(self._stream, lineterminator="\n").writerow(self.schema.names)
+                header = [self._escaped(name) for name in self.schema.names]
+                # Quoted, a byte order mark that starts the first name is read as part of it, not as the file's.
+                byte_order_mark = bool(header) and str(header[0]).startswith("\ufeff")
+                CsvRecords(self._stream, quote_all=byte_order_mark).write(header)
         return self
+
+    def _escaped(self, cell: object) -> object:
+        return escape_formula(cell) if self.csv_escape else cell
 
     def write(self, frame: pd.DataFrame) -> None:
         """Append rows; ``frame`` has the input columns (any missing are empty) and the extra ones."""
@@ -385,7 +428,9 @@ class TableWriter:
                 for name in frame.columns:
                     if pd.api.types.is_object_dtype(frame[name]) or pd.api.types.is_string_dtype(frame[name]):
                         frame[name] = _mapped(frame[name], escape_formula)
-            frame.to_csv(self._stream, header=False, index=False, lineterminator="\n")
+            records = CsvRecords(self._stream)
+            for row in zip(*(_csv_texts(frame[name]) for name in frame.columns), strict=True):
+                records.write(row)
         else:
             assert self._stream is not None
             for record in frame.to_dict("records"):
