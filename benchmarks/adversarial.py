@@ -7,7 +7,10 @@ one such input, ``--chars`` long (default: the ad-length limit); the table shows
 time of ``Scorer.score`` and of its costliest steps (folding, red flags, contacts,
 destinations) and the last line the worst ad. Target: under 0.5 s per ad on 2 cores.
 
-Usage: .venv/bin/python benchmarks/adversarial.py [--chars 20000] [--only NAME ...]
+A model keeps the red-flag patterns it was trained with, so a model trained before the
+patterns were made linear stays slow: pass ``--model`` to time another model folder.
+
+Usage: .venv/bin/python benchmarks/adversarial.py [--chars 20000] [--model models/NAME] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ UNITS: list[tuple[str, str]] = [
     ("amount_no_unit", "5000 "),
     ("amount_range", "1500-"),
     ("amount_then_gap", "4000$ в месяц "),
-    ("spaces", " "),
-    ("newlines", "\n"),
+    ("spaces", "a" + " " * 99),
+    ("newlines", "a" + "\n" * 99),
     ("long_word_latin", "a"),
     ("long_word_cyrillic", "а"),
     ("mixed_script_word", "aа"),
@@ -76,9 +79,10 @@ def timed(step: Callable[[], object]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chars", type=int, default=MAX_AD_CHARS, help="length of each ad")
+    parser.add_argument("--model", help="model folder (default: the registry's current model)")
     parser.add_argument("--only", nargs="*", help="names of the ads to score (default: all)")
     arguments = parser.parse_args()
-    scorer = load_model()
+    scorer = load_model(arguments.model)
     warm_up()
     scorer.score("Работа в Дубае, 4000$ в месяц, без опыта, пиши в Telegram @dubai_job")  # caches, compiled regexes
     guide = scorer.guide

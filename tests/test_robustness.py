@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from adscreen.contacts import extract as extract_contacts
 from adscreen.paths import REDFLAGS_DIR
 from adscreen.redflags import load_flags
 from adscreen.sample_ads import read_sample_rows
-from adscreen.text import MAX_EXPANSION, fold, normalise, tokenise_folded
+from adscreen.text import MAX_EXPANSION, fold, normalise, tokenise_folded, without_invisible
 
 PLAIN = {
     "ru_lure": "Девушки 18-25 на работу хостес в Дубай, от 4000$ в месяц, без опыта. Билеты и жильё за наш "
@@ -162,6 +163,17 @@ def test_variant_fires_the_same_flags_inside_the_pasted_text(flags, name: str, t
             assert 0 <= start <= end <= len(variant)
             # the span covers the same words as in the plain ad, with the trick's characters
             assert _letters(variant[start:end]) == _letters(plain[plain_start:plain_end])
+
+
+@pytest.mark.parametrize("name", list(PLAIN))
+def test_contacts_are_found_through_invisible_characters(name: str) -> None:
+    plain, variant = PLAIN[name], invisible(PLAIN[name])
+    found = extract_contacts(variant, "BY")
+    assert [contact.key for contact in found] == [contact.key for contact in extract_contacts(plain, "BY")]
+    for contact in found:
+        for start, end in contact.spans:
+            assert without_invisible(variant[start:end]).text in plain
+            assert variant[start] in plain and variant[end - 1] in plain  # no invisible character at either end
 
 
 def test_the_plain_ads_fire_flags(flags) -> None:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adscreen.datafiles import read_yaml, validated
 from adscreen.errors import RuleConfigError
 from adscreen.paths import DATA_DIR
-from adscreen.text import latin_lookalikes
+from adscreen.text import latin_lookalikes, without_invisible
 
 CONTACTS_FILE = DATA_DIR / "contacts.yaml"
 Kind = Literal["phone", "handle", "link", "email", "domain"]
@@ -158,10 +158,11 @@ class ContactFinder:
     def extract(self, text: str, country: str | None = None) -> Contacts:
         """Every contact in ``text``, in order of first appearance; ``country`` (ISO code) reads national numbers."""
         region = country.upper() if country and len(country) == 2 else None
+        visible = without_invisible(text)  # "@dub\u200bai_job" is @dubai_job; spans still point into ``text``
         found: dict[tuple[Kind, str], tuple[list[tuple[int, int]], set[str], bool]] = {}
-        for kind, value, span, services, identifying in self._matches(text, region):
+        for kind, value, span, services, identifying in self._matches(visible.text, region):
             spans, names, _ = found.setdefault((kind, value), ([], set(), identifying))
-            spans.append(span)
+            spans.append(span if visible.text is text else visible.original_span(*span))
             names.update(services)
         contacts = [
             Contact(kind, value, tuple(sorted(names)), tuple(sorted(spans)), identifying)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # Latin letters that look like Cyrillic ones, and back: scammers swap them to dodge filters.
@@ -69,8 +69,8 @@ class MappedText:
     """A transformed text and, per character, the [start, end) span of the original it came from."""
 
     text: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    starts: Sequence[int]
+    ends: Sequence[int]
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The span of the original text that produced text[start:end]."""
@@ -302,6 +302,22 @@ def tokenise_folded(folded: MappedText) -> MappedText:
 def normalise(text: str) -> MappedText:
     """Text as the model sees it (see the module docstring)."""
     return tokenise_folded(fold(text))
+
+
+# The invisible characters that hide inside contacts ("@dub\u200bai", "+375\u206029 ..."): format
+# characters, variation selectors, tags and fillers (a subset of what ``fold`` drops, for a fast test).
+_INVISIBLE_IN_CONTACTS = re.compile(
+    "[\u00ad\u034f\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164"
+    "\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]+"
+)
+
+
+def without_invisible(text: str) -> MappedText:
+    """The text without invisible characters, mapped back; the text itself, at the cost of one search, if it has none."""
+    mapped = MappedText(text, range(len(text)), range(1, len(text) + 1))
+    if _INVISIBLE_IN_CONTACTS.search(text) is None:
+        return mapped
+    return _substitute(mapped, _INVISIBLE_IN_CONTACTS, lambda match: "")
 
 
 def latin_lookalikes(word: str) -> str:
