@@ -323,6 +323,17 @@ def test_every_flag_pattern_works_in_linear_time(flags, flag_id: str) -> None:
 
 
 @pytest.mark.slow
+def test_the_shipped_models_flag_patterns_work_in_linear_time(scorer) -> None:
+    """A model keeps the patterns it was trained with: one trained before they were made linear must be retrained."""
+    slow = {
+        flag.id: units
+        for flag in scorer.flags.flags
+        if (units := _slow_units(_scan(flag.regex), ["1", "⒛", "1 ", "1.", "1,", "1 000 ", "5000 ", "1500-"], True))
+    }
+    assert slow == {}
+
+
+@pytest.mark.slow
 def test_destination_patterns_work_in_linear_time() -> None:
     """The union of every country's patterns, and the search for each country's first place."""
     from adscreen.guidance import load_guide
