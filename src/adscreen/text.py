@@ -36,9 +36,10 @@ _LATIN_SPECIAL = {"ł": "l", "đ": "d", "ø": "o", "ß": "s"}
 # the braille blank. Inside a word they would split it without showing.
 _INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 _DROPPED_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Cs"})
-# A character folds to at most this many characters; the few whose NFKC form is longer
-# (Arabic ligatures, squared Japanese words) keep their own form.
-MAX_EXPANSION = 4
+# A character folds to at most this many characters ("…" to "...", "ﬃ" to "ffi", "⒛" to "20."); the few
+# whose NFKC form is longer ("⑽", "Ⅷ", "㎉", Arabic ligatures, squared Japanese words) keep their own form.
+# So the red flags and the model never read more than three times the ad-length limit.
+MAX_EXPANSION = 3
 # A word with both Latin and Cyrillic letters; starts only at word starts and never backtracks.
 _MIXED_WORD = re.compile(r"(?<![^\W\d_])(?=[^\W\d_]*?[a-z])(?=[^\W\d_]*?[\u0400-\u04ff])[^\W\d_]++")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
