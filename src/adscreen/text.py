@@ -56,8 +56,8 @@ _ONE_LETTER_WORDS = frozenset("вскуоиаяўійwziaou")
 # "опыт4") only if every digit is single, stands for a letter and follows a letter (or is a leading 0),
 # and the word is long enough not to be a code: in Latin script four characters or more, three of them
 # letters, with a digit between two letters ("h1b", "w3c", "0x1f", "mp3", "gta5" stay); in Cyrillic
-# three or more, two of them letters. Numbers, sums,
-# times, "24/7", "3d", "b2b", "a4", "1с", "covid19", "i18n" and "4x4" keep their digits.
+# three or more, two of them letters. Numbers, sums, times, "24/7", "3d", "b2b", "a4", "1с", "covid19",
+# "i18n" and "4x4" keep their digits.
 _LEET_WORD = re.compile(r"(?<![^\W_])(?=[^\W\d_]*\d)0?(?:[^\W\d_]\d?)++(?![^\W_])")
 _LEET_LATIN = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"}
 _LEET_CYRILLIC = {"0": "о", "3": "е", "4": "а", "6": "б"}
