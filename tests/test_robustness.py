@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from adscreen.contacts import extract as extract_contacts
 from adscreen.paths import REDFLAGS_DIR
 from adscreen.redflags import load_flags
 from adscreen.sample_ads import read_sample_rows
-from adscreen.text import MAX_EXPANSION, fold, normalise, tokenise_folded
+from adscreen.text import MAX_EXPANSION, fold, normalise, tokenise_folded, without_invisible
 
 PLAIN = {
     "ru_lure": "Девушки 18-25 на работу хостес в Дубай, от 4000$ в месяц, без опыта. Билеты и жильё за наш "
@@ -164,6 +165,17 @@ def test_variant_fires_the_same_flags_inside_the_pasted_text(flags, name: str, t
             assert _letters(variant[start:end]) == _letters(plain[plain_start:plain_end])
 
 
+@pytest.mark.parametrize("name", list(PLAIN))
+def test_contacts_are_found_through_invisible_characters(name: str) -> None:
+    plain, variant = PLAIN[name], invisible(PLAIN[name])
+    found = extract_contacts(variant, "BY")
+    assert [contact.key for contact in found] == [contact.key for contact in extract_contacts(plain, "BY")]
+    for contact in found:
+        for start, end in contact.spans:
+            assert without_invisible(variant[start:end]).text in plain
+            assert variant[start] in plain and variant[end - 1] in plain  # no invisible character at either end
+
+
 def test_the_plain_ads_fire_flags(flags) -> None:
     for name, text in PLAIN.items():
         fired = {match.flag.id for match in flags.find(text)}
@@ -240,7 +252,8 @@ def test_folding_expands_no_character_more_than_max_expansion() -> None:
 # and scan the rest of it again (``\d[\d ,.]*?``, ``\b[\w.+-]+@`` on "1.1.1.1...") costs time quadratic
 # in the run: 20,000 characters took minutes. Each compiled pattern is fed adversarial texts of n and
 # 8n characters; linear work takes about 8 times as long on the longer one, quadratic work 64 times.
-# Ratios of two times measured together, never an absolute time, so a busy machine slows both.
+# Ratios of two times measured together, never an absolute time, and CPU time of this thread, which other
+# processes on a busy machine do not inflate.
 
 ADVERSARIAL_UNITS = [
     "1", "⒛", "⑽", "1 ", "1,", "1.", "1-", "1 000 ", "$", "$1", "€ 1 ", "5000 ", "1500-", "4000$ в месяц ", " ",
@@ -261,17 +274,17 @@ def _seconds(run: Callable[[str], object], text: str) -> float:
     """The least time of two runs, each repeated until it lasts long enough to measure."""
     calls = 1
     while True:
-        start = time.perf_counter()
+        start = time.thread_time()
         for _ in range(calls):
             run(text)
-        first = time.perf_counter() - start
+        first = time.thread_time() - start
         if first > 0.002:
             break
         calls *= 4
-    start = time.perf_counter()
+    start = time.thread_time()
     for _ in range(calls):
         run(text)
-    return min(first, time.perf_counter() - start) / calls
+    return min(first, time.thread_time() - start) / calls
 
 
 def _slow_units(run: Callable[[str], object], units: list[str], folded: bool) -> dict[str, float]:
@@ -308,6 +321,17 @@ def test_every_flag_pattern_works_in_linear_time(flags, flag_id: str) -> None:
     flag = next(flag for flag in flags.flags if flag.id == flag_id)
     units = ADVERSARIAL_UNITS + _near_misses(flag)
     assert _slow_units(_scan(flag.regex), units, folded=True) == {}
+
+
+@pytest.mark.slow
+def test_the_shipped_models_flag_patterns_work_in_linear_time(scorer) -> None:
+    """A model keeps the patterns it was trained with: one trained before they were made linear must be retrained."""
+    slow = {
+        flag.id: units
+        for flag in scorer.flags.flags
+        if (units := _slow_units(_scan(flag.regex), ["1", "⒛", "1 ", "1.", "1,", "1 000 ", "5000 ", "1500-"], True))
+    }
+    assert slow == {}
 
 
 @pytest.mark.slow

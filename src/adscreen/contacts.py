@@ -29,13 +29,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from adscreen.datafiles import read_yaml, validated
 from adscreen.errors import RuleConfigError
 from adscreen.paths import DATA_DIR
-from adscreen.text import latin_lookalikes
+from adscreen.text import latin_lookalikes, without_invisible
 
 CONTACTS_FILE = DATA_DIR / "contacts.yaml"
 Kind = Literal["phone", "handle", "link", "email", "domain"]
 # How far from a bare @name or a phone number a service's name may stand ("Viber/WhatsApp: +48 ...").
 _CONTEXT_BEFORE = 40
 _CONTEXT_AFTER = 25
+# How many loose matches per ad may be searched for numbers side by side (see ``_phones``).
+MAX_PHONE_SPLITS = 10
 
 
 class LinkExample(BaseModel):
@@ -158,10 +160,11 @@ class ContactFinder:
     def extract(self, text: str, country: str | None = None) -> Contacts:
         """Every contact in ``text``, in order of first appearance; ``country`` (ISO code) reads national numbers."""
         region = country.upper() if country and len(country) == 2 else None
+        visible = without_invisible(text)  # "@dub\u200bai_job" is @dubai_job; spans still point into ``text``
         found: dict[tuple[Kind, str], tuple[list[tuple[int, int]], set[str], bool]] = {}
-        for kind, value, span, services, identifying in self._matches(text, region):
+        for kind, value, span, services, identifying in self._matches(visible.text, region):
             spans, names, _ = found.setdefault((kind, value), ([], set(), identifying))
-            spans.append(span)
+            spans.append(span if visible.text is text else visible.original_span(*span))
             names.update(services)
         contacts = [
             Contact(kind, value, tuple(sorted(names)), tuple(sorted(spans)), identifying)
@@ -171,6 +174,7 @@ class ContactFinder:
 
     def _matches(self, text: str, region: str | None) -> Iterator[tuple[Kind, str, tuple[int, int], list[str], bool]]:
         previous_end = 0  # a service named before the previous contact belongs to that one
+        splits_left = MAX_PHONE_SPLITS
         for match in self.scanner.finditer(text):
             group, start = match.lastgroup, match.start()
             if group == "email":
@@ -187,7 +191,10 @@ class ContactFinder:
                     services = self._services(text, previous_end, span, handles=True)
                     yield "handle", _canonical_handle(raw[1:]), span, services[-1:], True
             else:
-                for value, span in _phones(match.group(), start, region):
+                # Looking inside a loose match costs milliseconds: a few times per ad, or "1/2/3/..." takes seconds.
+                candidate = match.group()
+                splits_left -= _may_hold_two(candidate)
+                for value, span in _phones(candidate, start, region, split=splits_left >= 0):
                     yield "phone", value, span, self._services(text, previous_end, span, handles=False), True
             previous_end = match.end()
 
@@ -253,23 +260,29 @@ def _e164_compact(candidate: str, region: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _phones(candidate: str, offset: int, region: str | None) -> list[tuple[str, tuple[int, int]]]:
-    """Valid numbers in one loose match: the whole of it, else the numbers phonenumbers finds inside."""
+def _phones(candidate: str, offset: int, region: str | None, split: bool = True) -> list[tuple[str, tuple[int, int]]]:
+    """Valid numbers in one loose match: the whole of it, else (if ``split``) the numbers phonenumbers finds inside."""
     international = candidate.lstrip("(").startswith(("+", "00"))
     if region is None and not international:
         return []
     whole = _e164(candidate, region)
     if whole:
         return [(whole, (offset, offset + len(candidate)))]
-    if len(_DIGITS.findall(candidate)) < 14:  # two numbers side by side have at least 14 digits
+    if not split or not _may_hold_two(candidate):
         return []
-    return [
-        (
-            phonenumbers.format_number(found.number, phonenumbers.PhoneNumberFormat.E164),
-            (offset + found.start, offset + found.end),
-        )
+    return [(value, (offset + start, offset + end)) for value, start, end in _split_phones(candidate, region)]
+
+
+def _may_hold_two(candidate: str) -> bool:
+    return len(_DIGITS.findall(candidate)) >= 14  # two numbers side by side have at least 14 digits
+
+
+@lru_cache(maxsize=1 << 12)
+def _split_phones(candidate: str, region: str | None) -> tuple[tuple[str, int, int], ...]:
+    return tuple(
+        (phonenumbers.format_number(found.number, phonenumbers.PhoneNumberFormat.E164), found.start, found.end)
         for found in phonenumbers.PhoneNumberMatcher(candidate, region or "ZZ")
-    ]
+    )
 
 
 def load_contact_rules(path: Path = CONTACTS_FILE) -> ContactFinder:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # Latin letters that look like Cyrillic ones, and back: scammers swap them to dodge filters.
@@ -47,9 +47,10 @@ _CYRILLIC_ONLY = re.compile(r"[бгджзийлпфцчшщъыьэюяєїґў]
 # the braille blank. Inside a word they would split it without showing.
 _INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 _DROPPED_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Cs"})
-# A character folds to at most this many characters; the few whose NFKC form is longer
-# (Arabic ligatures, squared Japanese words) keep their own form.
-MAX_EXPANSION = 4
+# A character folds to at most this many characters ("…" to "...", "ﬃ" to "ffi", "⒛" to "20."); the few
+# whose NFKC form is longer ("⑽", "Ⅷ", "㎉", Arabic ligatures, squared Japanese words) keep their own form.
+# So the red flags and the model never read more than three times the ad-length limit.
+MAX_EXPANSION = 3
 # A word with both Latin and Cyrillic letters; starts only at word starts and never backtracks.
 _MIXED_WORD = re.compile(r"(?<![^\W\d_])(?=[^\W\d_]*?[a-z])(?=[^\W\d_]*?[\u0400-\u04ff])[^\W\d_]++")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -66,8 +67,8 @@ _ONE_LETTER_WORDS = frozenset("вскуоиаяўійwziaou")
 # "опыт4") only if every digit is single, stands for a letter and follows a letter (or is a leading 0),
 # and the word is long enough not to be a code: in Latin script four characters or more, three of them
 # letters, with a digit between two letters ("h1b", "w3c", "0x1f", "mp3", "gta5" stay); in Cyrillic
-# three or more, two of them letters. Numbers, sums,
-# times, "24/7", "3d", "b2b", "a4", "1с", "covid19", "i18n" and "4x4" keep their digits.
+# three or more, two of them letters. Numbers, sums, times, "24/7", "3d", "b2b", "a4", "1с", "covid19",
+# "i18n" and "4x4" keep their digits.
 _LEET_WORD = re.compile(r"(?<![^\W_])(?=[^\W\d_]*\d)0?(?:[^\W\d_]\d?)++(?![^\W_])")
 _LEET_LATIN = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"}
 _LEET_CYRILLIC = {"0": "о", "3": "е", "4": "а", "6": "б"}
@@ -80,8 +81,8 @@ class MappedText:
     """A transformed text and, per character, the [start, end) span of the original it came from."""
 
     text: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    starts: Sequence[int]
+    ends: Sequence[int]
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The span of the original text that produced text[start:end]."""
@@ -316,6 +317,22 @@ def tokenise_folded(folded: MappedText) -> MappedText:
 def normalise(text: str) -> MappedText:
     """Text as the model sees it (see the module docstring)."""
     return tokenise_folded(fold(text))
+
+
+# The invisible characters that hide inside contacts ("@dub\u200bai", "+375\u206029 ..."): format
+# characters, variation selectors, tags and fillers (a subset of what ``fold`` drops, for a fast test).
+_INVISIBLE_IN_CONTACTS = re.compile(
+    "[\u00ad\u034f\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164"
+    "\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]+"
+)
+
+
+def without_invisible(text: str) -> MappedText:
+    """The text without invisible characters, mapped back; the text itself, at the cost of one search, if it has none."""
+    mapped = MappedText(text, range(len(text)), range(1, len(text) + 1))
+    if _INVISIBLE_IN_CONTACTS.search(text) is None:
+        return mapped
+    return _substitute(mapped, _INVISIBLE_IN_CONTACTS, lambda match: "")
 
 
 def latin_lookalikes(word: str) -> str:
