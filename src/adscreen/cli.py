@@ -190,7 +190,16 @@ def score_file(
     if campaigns_output is not None:
         table_format(campaigns_output)  # an unknown extension fails before the work, not after
     with batch_progress(quiet or not err.is_terminal) as on_progress:
-        summary = score_table(source, output, scorer, options, engine, scheduler, on_progress)  # type: ignore[arg-type]
+        summary = score_table(
+            source,
+            output,
+            scorer,
+            options,
+            engine,
+            scheduler,
+            on_progress,
+            limits=settings.reader_limits(),  # type: ignore[arg-type]
+        )
     for example in summary.error_examples:
         err.print(f"  not scored: {escape(example)}")
     if summary.replaced_columns:
