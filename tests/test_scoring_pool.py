@@ -50,7 +50,7 @@ async def _retire(pool: ScoringPool) -> None:
 
 async def score(pool: ScoringPool, text: str, country: str | None, language: str | None) -> dict:
     """The pool's answer, which is the result's JSON, as the result."""
-    return orjson.loads(await pool.score_json(text, country, language))
+    return orjson.loads(await pool.score_json(text, country, language, seconds=120))
 
 
 async def until_idle(pool: ScoringPool, processes: int) -> None:
