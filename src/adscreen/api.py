@@ -529,6 +529,11 @@ def run_server(app: FastAPI, settings: Settings, log_level: str = "info", access
     )
 
 
+# Some character Python does not strip (JSON Schema's \s lacks the separators \x1c-\x1f and \x85):
+# a text without one is "empty" to the server, so the schema calls it invalid too.
+NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
+
+
 def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict:
     """The OpenAPI schema with this server's limits in it (maxLength of ad texts, maxItems of a batch),
     so a client or a fuzzer generating from the schema sends what the server accepts."""
@@ -540,7 +545,7 @@ def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict:
         for name in ("AdIn", "BatchItemIn", "FeedbackIn"):
             text = models.get(name, {}).get("properties", {}).get("text")
             if text is not None:
-                text.update(minLength=1, maxLength=settings.max_ad_chars, pattern=r"\S")
+                text.update(minLength=1, maxLength=settings.max_ad_chars, pattern=NOT_BLANK)
         items = models.get("BatchIn", {}).get("properties", {}).get("items")
         if items is not None:
             items["maxItems"] = settings.max_batch_items
