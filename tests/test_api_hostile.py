@@ -262,6 +262,18 @@ def test_a_chunked_body_is_refused_before_it_is_read_whole(client: TestClient) -
         assert received * len(chunk) < LIMIT + 64 * 1024 + 2 * len(chunk)  # not the 64 MB offered
 
 
+def test_a_batch_of_many_tiny_items_is_refused_before_it_is_parsed(client: TestClient) -> None:
+    """Four million tiny items fit in 50 MB and would become gigabytes of objects before the item
+    limit is checked: the values are counted in the raw body first (commas inside texts do not count)."""
+    tiny = b'{"items":[' + b'{"text":"a"},' * 14_000 + b'{"text":"a"}]}'
+    assert len(tiny) < LIMIT
+    response = client.post("/v1/score/batch", content=tiny, headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "at most 1000 items" in response.json()["detail"]
+    commas = "Работа, жильё, билеты, " * 200  # many commas inside texts: a valid batch still passes
+    items = [{"id": str(n), "text": commas, "country": None} for n in range(20)]
+    assert client.post("/v1/score/batch", json={"items": items}).status_code == 200
+
+
 def gz(data: bytes) -> bytes:
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=9) as stream:

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import pandas as pd
@@ -30,6 +31,7 @@ from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Query, Req
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
@@ -103,8 +105,39 @@ ERRORS = {
 log = logging.getLogger("adscreen.api")
 
 
+# A JSON string, or a comma outside one (possessive: no backtracking on a long string).
+_STRING_OR_COMMA = re.compile(rb'"(?:[^"\\]++|\\.)*+"|,')
+VALUES_PER_ITEM = 3  # a batch item has at most three members: a comma between them, one after it
+
+
+class BoundedJsonRoute(APIRoute):
+    """A route whose JSON body is refused (413) before it is parsed when it holds more values than any
+    valid request: 50 MB of ``{"text":"a"},`` is four million items, which json and pydantic would
+    turn into gigabytes (and seconds of a blocked event loop) only to say the limit is 1000."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            if request.headers.get("content-type", "").startswith("application/json"):
+                items = request.app.state.settings.max_batch_items
+                _check_values(await request.body(), VALUES_PER_ITEM * items + 16, items)
+            return await handle(request)  # the same Request: FastAPI reads the body it has kept
+
+        return bounded
+
+
+def _check_values(body: bytes, limit: int, items: int) -> None:
+    commas = 0
+    for match in _STRING_OR_COMMA.finditer(body):
+        if match.group() == b",":
+            commas += 1
+            if commas > limit:
+                raise HTTPException(413, f"the request has too many values; a batch may have at most {items} items")
+
+
 health_router = APIRouter(tags=["service"])
-score_router = APIRouter(prefix="/v1", tags=["scoring"], responses=ERRORS)
+score_router = APIRouter(prefix="/v1", tags=["scoring"], responses=ERRORS, route_class=BoundedJsonRoute)
 # Room for the multipart form around an uploaded file (boundaries, headers, the two query-like fields):
 # the upload limit counts the file's own bytes, so a body may exceed it by this much.
 FORM_OVERHEAD_BYTES = 64 * 1024
@@ -309,6 +342,7 @@ async def _admit_feedback(request: Request) -> None:
 feedback_router = APIRouter(
     prefix="/v1",
     tags=["feedback"],
+    route_class=BoundedJsonRoute,
     dependencies=[Depends(_admit_feedback)],
     responses={
         **ERRORS,
@@ -388,7 +422,7 @@ class LimitsAndHeaders:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise HTTPException(413, f"the request body has more than {limit} bytes; the limit is {limit}")
+                    raise HTTPException(413, f"the request body is larger than {limit} bytes, the limit")
             return message
 
         length = Headers(scope=scope).get("content-length")

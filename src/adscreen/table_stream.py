@@ -149,7 +149,7 @@ def _first_line(error: Exception) -> str:
     return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
-def _check_parquet_sizes(path: Path, metadata: pq.FileMetaData, limit: int) -> None:
+def _check_parquet_sizes(metadata: pq.FileMetaData, limit: int) -> None:
     """Refuse, from the footer alone, a row group or column chunk that would unpack to more than ``limit`` bytes."""
     for group in range(metadata.num_row_groups):
         row_group = metadata.row_group(group)
@@ -157,7 +157,7 @@ def _check_parquet_sizes(path: Path, metadata: pq.FileMetaData, limit: int) -> N
         sizes += [row_group.column(column).total_uncompressed_size for column in range(row_group.num_columns)]
         if max(sizes) > limit:
             raise InputTooLarge(
-                f"{path}: row group {group} unpacks to {max(sizes)} bytes; the limit is {limit} "
+                f"row group {group} unpacks to {max(sizes)} bytes; the limit is {limit} "
                 "(write the file with smaller row groups)"
             )
 
@@ -171,7 +171,7 @@ def read_layout(path: Path, limits: ReaderLimits = DEFAULT_LIMITS) -> TableLayou
     try:
         if kind == "parquet":
             parquet = pq.ParquetFile(path)
-            _check_parquet_sizes(path, parquet.metadata, limits.max_row_group_bytes)
+            _check_parquet_sizes(parquet.metadata, limits.max_row_group_bytes)
             schema = parquet.schema_arrow
             return TableLayout(kind, list(schema.names), schema, parquet.metadata.num_rows, "rows", limits=limits)
         stream, raw = _open_binary(path)
