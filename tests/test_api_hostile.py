@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -91,6 +92,18 @@ def idle(client: TestClient, processes: int = 2) -> bool:
     return len(pool_of(client)._idle) == processes
 
 
+@contextmanager
+def budgets(client: TestClient, **seconds: float) -> Iterator[None]:
+    """The app's time budgets changed for one test, then restored."""
+    app = client.app
+    kept = app.state.settings
+    app.state.settings = kept.model_copy(update=seconds)
+    try:
+        yield
+    finally:
+        app.state.settings = kept
+
+
 @pytest.mark.slow
 def test_healthz_answers_while_a_slow_batch_runs(slow_client: TestClient, scorer: Scorer) -> None:
     wait_for(lambda: idle(slow_client), "both scoring processes idle")
@@ -123,9 +136,7 @@ def test_a_slow_single_ad_gets_503_and_the_server_goes_on(slow_client: TestClien
 @pytest.mark.slow
 def test_an_upload_with_a_slow_row_is_scored_off_the_event_loop_within_its_budget(slow_client: TestClient) -> None:
     wait_for(lambda: idle(slow_client), "both scoring processes idle")
-    app = slow_client.app
-    app.state.settings = app.state.settings.model_copy(update={"request_seconds": 3})
-    try:
+    with budgets(slow_client, request_seconds=3):
         upload = pd.DataFrame({"text": [LURE, SLOW, LURE]}).to_csv(index=False).encode()
         files = {"file": ("ads.csv", upload, "text/csv")}
         thread, box = in_thread(lambda: slow_client.post("/v1/score/file", files=files))
@@ -133,8 +144,6 @@ def test_an_upload_with_a_slow_row_is_scored_off_the_event_loop_within_its_budge
         assert slow_client.get("/healthz").status_code == 200
         assert thread.is_alive()
         thread.join(150)
-    finally:
-        app.state.settings = app.state.settings.model_copy(update={"request_seconds": 120})
     response = box[0]
     assert response.status_code == 503
     assert "the file took longer to score than this server allows (3 s)" in response.json()["detail"]
@@ -144,12 +153,8 @@ def test_an_upload_with_a_slow_row_is_scored_off_the_event_loop_within_its_budge
 @pytest.mark.slow
 def test_a_batch_over_the_request_budget_is_503(slow_client: TestClient) -> None:
     wait_for(lambda: idle(slow_client), "both scoring processes idle")
-    app = slow_client.app
-    app.state.settings = app.state.settings.model_copy(update={"request_seconds": 2, "score_seconds": 60})
-    try:
+    with budgets(slow_client, request_seconds=2, score_seconds=60):
         response = slow_client.post("/v1/score/batch", json={"items": [{"text": SLOW}, {"text": LURE}]})
-    finally:
-        app.state.settings = app.state.settings.model_copy(update={"request_seconds": 120, "score_seconds": 3})
     assert response.status_code == 503
     assert "the batch took longer than this server allows (2 s)" in response.json()["detail"]
     wait_for(lambda: idle(slow_client), "the stuck process replaced")
@@ -258,7 +263,7 @@ def test_a_chunked_body_is_refused_before_it_is_read_whole(client: TestClient) -
         }
         asyncio.run(client.app(scope, receive, send))
         assert sent[0]["status"] == 413
-        assert b"limit is" in sent[1]["body"]
+        assert b"the limit" in sent[1]["body"]
         assert received * len(chunk) < LIMIT + 64 * 1024 + 2 * len(chunk)  # not the 64 MB offered
 
 

@@ -1,42 +1,38 @@
 """The HTTP API and the web form: ``create_app(settings)`` builds thin routes over one shared ``Scorer``.
 
-Errors are mapped once, here, by ``errors.http_status``: an ``InputTooLarge`` is 413, a
-``ScoringUnavailable`` 503, any other ``AdscreenError`` or invalid request 422, each with
-a message a person can act on. Scoring a typical ad
-takes a few milliseconds. ``adscreen serve`` scores single ads (``POST /v1/score`` and
-the web form) in a pool of scoring processes, first come first served (see
-``scoring_pool``); an app without a pool scores short ads on the event loop and longer
-ones in the thread pool (see ``scorer_source.Serving``). The other routes are plain
-``def`` routes (FastAPI's thread pool). Ad texts are never logged. A server started from the
-registry follows its current model (see ``scorer_source``); corrections sent to
-``/v1/feedback`` go to the feedback store.
+Errors are mapped once, by ``errors.http_status``: 413 over a size limit, 429 over a rate,
+422 for other bad input, 5xx for the server's own faults (503 when it cannot score or store
+now), each with a message a person can act on and, for a 5xx, no server path
+(``errors.public_message``). ``adscreen serve`` scores single ads, the items of a batch and
+the chunks of an uploaded file in a pool of scoring processes (see ``scoring_pool``), each
+within its time budget, so the event loop is never held by scoring; an app without a pool
+(tests, ``--workers 0``) scores in this process. Bodies, JSON values and headers are bounded
+in ``http_limits``. Every data file is loaded when the app is created, so a broken one stops
+the server from starting rather than failing requests. Ad texts are never logged. A server
+started from the registry follows its current model (see ``scorer_source``); corrections sent
+to ``/v1/feedback`` go to the feedback store, within the limits of ``deps.admit_feedback``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import pandas as pd
-from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
-from fastapi.routing import APIRoute
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adscreen import __version__, load_model
 from adscreen.batch import BatchOptions, ChunkScorer, score_chunk
@@ -46,8 +42,6 @@ from adscreen.contacts import default_finder, load_contact_rules
 from adscreen.deps import FeedbackDep, ScorerDep, ScorerSourceDep, ServingDep, SettingsDep, admit_feedback
 from adscreen.errors import (
     AdscreenError,
-    DataFormatError,
-    FeedbackUnavailable,
     InputError,
     InputTooLarge,
     ScoringTimeout,
@@ -58,6 +52,7 @@ from adscreen.errors import (
 )
 from adscreen.feedback import FeedbackStore
 from adscreen.guidance import load_guide
+from adscreen.http_limits import BoundedJsonRoute, LimitsAndHeaders, openapi_with_limits
 from adscreen.indicators import default_indicators, load_indicators
 from adscreen.language import warm_up
 from adscreen.paths import DATA_DIR
@@ -80,19 +75,6 @@ from adscreen.tables import table_format
 from adscreen.webform import load_ui_strings, static, ui_strings
 from adscreen.webform import router as web_router
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
-# The interactive docs page loads its script and styles inline; it shows no ad text.
-DOCS_CSP = (
-    "default-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com"
-)
 ERRORS = {
     413: {"model": ErrorOut, "description": "Over a size limit"},
     422: {"model": ErrorOut, "description": "Invalid input"},
@@ -103,37 +85,6 @@ ERRORS = {
     },
 }
 log = logging.getLogger("adscreen.api")
-
-
-# A JSON string, or a comma outside one (possessive: no backtracking on a long string).
-_STRING_OR_COMMA = re.compile(rb'"(?:[^"\\]++|\\.)*+"|,')
-VALUES_PER_ITEM = 3  # a batch item has at most three members: a comma between them, one after it
-
-
-class BoundedJsonRoute(APIRoute):
-    """A route whose JSON body is refused (413) before it is parsed when it holds more values than any
-    valid request: 50 MB of ``{"text":"a"},`` is four million items, which json and pydantic would
-    turn into gigabytes (and seconds of a blocked event loop) only to say the limit is 1000."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def bounded(request: Request) -> Response:
-            if request.headers.get("content-type", "").startswith("application/json"):
-                items = request.app.state.settings.max_batch_items
-                _check_values(await request.body(), VALUES_PER_ITEM * items + 16, items)
-            return await handle(request)  # the same Request: FastAPI reads the body it has kept
-
-        return bounded
-
-
-def _check_values(body: bytes, limit: int, items: int) -> None:
-    commas = 0
-    for match in _STRING_OR_COMMA.finditer(body):
-        if match.group() == b",":
-            commas += 1
-            if commas > limit:
-                raise HTTPException(413, f"the request has too many values; a batch may have at most {items} items")
 
 
 health_router = APIRouter(tags=["service"])
@@ -370,72 +321,10 @@ def send_feedback(correction: FeedbackIn, store: FeedbackDep, scorer: ScorerDep,
         correction = correction.model_copy(
             update={"model_name": scorer.loaded.name, "model_version": scorer.loaded.version}
         )
-    try:
-        row_id, status = store.add(correction, source="api")
-    except DataFormatError as error:  # a database file that is not one: the server's fault, not the caller's
-        raise FeedbackUnavailable(str(error)) from None
+    row_id, status = store.add(correction, source="api")
     if status != "created":
         response.status_code = 200
     return {"id": row_id, "status": status}
-
-
-class LimitsAndHeaders:
-    """Refuses bodies over the size limit as they arrive and adds the security headers to every response.
-
-    The limit (``ADSCREEN_MAX_UPLOAD_BYTES``; for a file upload, that plus room for the form
-    around the file, whose own bytes the route counts) is checked against Content-Length when there is one, and against the bytes
-    received so far otherwise (chunked bodies too), so a body over it is refused with 413
-    after at most ``max_body_bytes`` have been read, never spooled to disk whole.
-    A plain ASGI middleware: ``@app.middleware("http")`` would cost a task and two
-    memory streams per request, about as much as the HTTP handling of a score.
-    """
-
-    def __init__(self, app: ASGIApp, max_body_bytes: int, upload_paths: dict[str, int]) -> None:
-        self.app = app
-        self.max_body_bytes = max_body_bytes
-        self.upload_paths = upload_paths  # routes that take a file, with their own body limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        docs = scope["path"] in ("/docs", "/redoc")
-        started = False
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                headers = MutableHeaders(scope=message)
-                for header, value in SECURITY_HEADERS.items():
-                    headers.setdefault(header, value)
-                if docs:
-                    headers["Content-Security-Policy"] = DOCS_CSP
-            await send(message)
-
-        limit = self.upload_paths.get(scope["path"], self.max_body_bytes)
-        received = 0
-
-        async def counted_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise HTTPException(413, f"the request body is larger than {limit} bytes, the limit")
-            return message
-
-        length = Headers(scope=scope).get("content-length")
-        if length and length.isdigit() and int(length) > limit:
-            detail = f"the request body has {length} bytes; the limit is {limit}"
-            await JSONResponse({"detail": detail}, 413)(scope, receive, send_with_headers)
-            return
-        try:
-            await self.app(scope, counted_receive, send_with_headers)
-        except HTTPException as error:  # raised by counted_receive where no handler caught it
-            if started or error.status_code != 413:
-                raise
-            await JSONResponse({"detail": error.detail}, 413)(scope, receive, send_with_headers)
 
 
 def _validation_message(error: RequestValidationError) -> str:
@@ -543,7 +432,7 @@ def create_app(
     app.include_router(feedback_router)
     app.include_router(web_router)
     app.mount("/static", static, name="static")
-    app.openapi = lambda: _openapi_with_limits(app, settings)  # type: ignore[method-assign]
+    app.openapi = lambda: openapi_with_limits(app, settings)  # type: ignore[method-assign]
     return app
 
 
@@ -561,27 +450,3 @@ def run_server(app: FastAPI, settings: Settings, log_level: str = "info", access
         access_log=access_log,
         timeout_graceful_shutdown=max(round(settings.shutdown_seconds), 1),
     )
-
-
-# Some character Python does not strip (JSON Schema's \s lacks the separators \x1c-\x1f and \x85):
-# a text without one is "empty" to the server, so the schema calls it invalid too.
-NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
-
-
-def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict:
-    """The OpenAPI schema with this server's limits in it (maxLength of ad texts, maxItems of a batch),
-    so a client or a fuzzer generating from the schema sends what the server accepts."""
-    if app.openapi_schema is None:
-        schema = get_openapi(
-            title=app.title, version=app.version, summary=app.summary, routes=app.routes, description=app.description
-        )
-        models = schema.get("components", {}).get("schemas", {})
-        for name in ("AdIn", "BatchItemIn", "FeedbackIn"):
-            text = models.get(name, {}).get("properties", {}).get("text")
-            if text is not None:
-                text.update(minLength=1, maxLength=settings.max_ad_chars, pattern=NOT_BLANK)
-        items = models.get("BatchIn", {}).get("properties", {}).get("items")
-        if items is not None:
-            items["maxItems"] = settings.max_batch_items
-        app.openapi_schema = schema
-    return app.openapi_schema

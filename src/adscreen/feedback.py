@@ -191,6 +191,12 @@ class FeedbackStore:
             item = item.model_copy(update={"language": detect_language(item.text)})
         now = datetime.now(UTC).isoformat(timespec="seconds")
         values = {**item.model_dump(), "text_key": text_key(item.text), "source": source, "now": now}
+        try:
+            return self._write(values)
+        except DataFormatError as error:  # a file that is not a database cannot take a correction either
+            raise FeedbackUnavailable(str(error)) from None
+
+    def _write(self, values: dict) -> tuple[int, str]:
         with self._connect(create=True) as connection:
             connection.execute("BEGIN IMMEDIATE")  # read-then-write without another writer in between
             try:
@@ -209,7 +215,7 @@ class FeedbackStore:
                         values,
                     )
                     row_id, status = int(cursor.lastrowid or 0), "created"
-                elif row["label"] == item.label:  # keep what was said first, fill in what was missing
+                elif row["label"] == values["label"]:  # keep what was said first, fill in what was missing
                     row_id, status = int(row["id"]), "duplicate"
                     connection.execute(
                         "UPDATE corrections SET times_sent = times_sent + 1, updated_at = :now,"

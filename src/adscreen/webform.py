@@ -143,6 +143,14 @@ def _page(
     )
 
 
+def _refused(
+    request: Request, scorer: ScorerDep, language: str, country: str, text: str, error: AdscreenError
+) -> HTMLResponse:
+    """The form again, with what was pasted and why it was refused, under the error's HTTP status."""
+    status = http_status(error)
+    return _page(request, scorer, language, country=country, text=text, error=public_message(error), status_code=status)
+
+
 @router.get("/", response_class=HTMLResponse)
 def form(request: Request, scorer: ScorerDep, settings: SettingsDep, lang: str | None = None) -> Response:
     language = choose_language(lang, request.headers.get("accept-language"))
@@ -166,15 +174,7 @@ async def check(
         text = check_text(text, settings.max_ad_chars)
         result = await serving.score(text, country or None, language, settings.score_seconds)
     except AdscreenError as error:
-        return _page(
-            request,
-            scorer,
-            language,
-            country=country,
-            text=text,
-            error=public_message(error),
-            status_code=http_status(error),
-        )
+        return _refused(request, scorer, language, country, text, error)
     return _page(
         request,
         scorer,
@@ -211,13 +211,5 @@ def send_correction(
         )
         store.add(item, source="web")
     except AdscreenError as error:
-        return _page(
-            request,
-            scorer,
-            language,
-            country=country,
-            text=text,
-            error=public_message(error),
-            status_code=http_status(error),
-        )
+        return _refused(request, scorer, language, country, text, error)
     return RedirectResponse(f"/?lang={language}&thanks=1", status_code=303)
