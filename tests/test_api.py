@@ -20,7 +20,7 @@ def client(scorer: Scorer) -> TestClient:
 def test_healthz_names_the_model(client: TestClient, scorer: Scorer) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "model": scorer.model_info}
+    assert response.json() == {"status": "ok", "model": scorer.model_info, "feedback": "ok"}
 
 
 def test_model_metadata(client: TestClient) -> None:

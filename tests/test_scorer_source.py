@@ -83,7 +83,11 @@ def test_promote_and_rollback_switch_the_running_app_without_a_restart(models: P
         Registry(models).promote(OTHER)
         wait_until_serving(client, OTHER)
         assert served(client) == (OTHER, OTHER, "looks_ok")
-        assert client.get("/healthz").json() == {"status": "ok", "model": {"name": OTHER, "version": f"{OTHER}@test"}}
+        assert client.get("/healthz").json() == {
+            "status": "ok",
+            "model": {"name": OTHER, "version": f"{OTHER}@test"},
+            "feedback": "ok",
+        }
         Registry(models).rollback()
         wait_until_serving(client, SHIPPED)
         assert served(client) == (SHIPPED, SHIPPED, "suspicious")

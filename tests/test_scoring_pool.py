@@ -50,7 +50,7 @@ async def _retire(pool: ScoringPool) -> None:
 
 async def score(pool: ScoringPool, text: str, country: str | None, language: str | None) -> dict:
     """The pool's answer, which is the result's JSON, as the result."""
-    return orjson.loads(await pool.score_json(text, country, language))
+    return orjson.loads(await pool.score_json(text, country, language, seconds=120))
 
 
 async def until_idle(pool: ScoringPool, processes: int) -> None:
@@ -100,7 +100,10 @@ def test_an_ad_whose_client_went_away_is_not_scored(pool: ScoringPool, scorer: S
 
 def test_a_dead_process_fails_only_its_ad_and_is_replaced(pool: ScoringPool, scorer: Scorer, runner) -> None:
     async def kill_while_scoring() -> list:
-        tasks = [asyncio.create_task(score(pool, text, None, None)) for text in [ADS[0] * 3, ADS[0] * 3, LURE]]
+        # Long ads of words no process has seen, so that each is still being scored when it is killed
+        # even on a busy machine (an ad of known words is scored in about a millisecond).
+        slow = [" ".join(f"слово{kind}{number}" for number in range(1800)) for kind in "ab"]
+        tasks = [asyncio.create_task(score(pool, text, None, None)) for text in [*slow, LURE]]
         await asyncio.sleep(0)  # two ads handed out, the lure waits
         for worker in list(pool._busy):
             worker.process.kill()

@@ -36,7 +36,9 @@ from adscreen.indicators import default_indicators
 from adscreen.registry import load_model_dir
 from adscreen.scoring import MAX_AD_CHARS, Scorer, check_text
 from adscreen.table_stream import (
+    DEFAULT_LIMITS,
     Part,
+    ReaderLimits,
     TableLayout,
     TableWriter,
     compressed,
@@ -110,6 +112,8 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+# Scores one chunk's texts (with their parse problems) somewhere else: the served app's scoring processes.
+ChunkScorer = Callable[[list[object], list["str | None"]], pd.DataFrame]
 
 
 def result_schema(explain: bool) -> pa.Schema:
@@ -258,10 +262,16 @@ def score_file(
     engine: Engine = "local",
     scheduler: str | None = None,
     on_progress: ProgressCallback | None = None,
+    limits: ReaderLimits = DEFAULT_LIMITS,
+    chunk_scorer: ChunkScorer | None = None,
 ) -> BatchSummary:
-    """Score every row of ``source`` into ``target`` and say what happened."""
+    """Score every row of ``source`` into ``target`` and say what happened.
+
+    ``limits`` bound what the reader holds (a file over them is refused with InputTooLarge);
+    ``chunk_scorer``, when given, scores each chunk in place of the local engine's own processes.
+    """
     _check_paths(source, target)
-    layout = read_layout(source)
+    layout = read_layout(source, limits)
     text_column = resolve_text_column(layout, options.text_column, source)
     if options.id_column is not None and options.id_column not in layout.columns:
         raise DataFormatError(f"{source}: no id column {options.id_column!r}")
@@ -270,7 +280,7 @@ def score_file(
     chunks = (
         _dask_chunks(source, layout, text_column, scorer, options, scheduler)
         if engine == "dask"
-        else _local_chunks(source, layout, text_column, scorer, options)
+        else _local_chunks(source, layout, text_column, scorer, options, chunk_scorer)
     )
     with TableWriter(target, layout, result_schema(options.explain), options.csv_escape) as writer:
         for frame, scores, position in chunks:
@@ -292,11 +302,20 @@ ScoredChunk = tuple[pd.DataFrame, pd.DataFrame, int]
 
 
 def _local_chunks(
-    source: Path, layout: TableLayout, text_column: str | None, scorer: Scorer, options: BatchOptions
+    source: Path,
+    layout: TableLayout,
+    text_column: str | None,
+    scorer: Scorer,
+    options: BatchOptions,
+    chunk_scorer: ChunkScorer | None = None,
 ) -> Iterator[ScoredChunk]:
     """Chunks scored in order: in this process, or on worker processes with a bounded queue ahead."""
     raw_column = text_column or "description"
     chunks = iter_chunks(source, layout, options.chunk_size, raw_column)
+    if chunk_scorer is not None:
+        for chunk in chunks:
+            yield chunk.frame, chunk_scorer(ad_texts(chunk.frame, text_column), chunk.problems), chunk.position
+        return
     ahead = list(islice(chunks, 2))
     if options.workers <= 1 or len(ahead) < 2:  # one chunk is not worth starting processes for
         for chunk in chain(ahead, chunks):

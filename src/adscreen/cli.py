@@ -196,7 +196,16 @@ def score_file(
     if campaigns_output is not None:
         table_format(campaigns_output)  # an unknown extension fails before the work, not after
     with batch_progress(quiet or not err.is_terminal) as on_progress:
-        summary = score_table(source, output, scorer, options, engine, scheduler, on_progress)  # type: ignore[arg-type]
+        summary = score_table(
+            source,
+            output,
+            scorer,
+            options,
+            engine,
+            scheduler,
+            on_progress,
+            limits=settings.reader_limits(),  # type: ignore[arg-type]
+        )
     for example in summary.error_examples:
         err.print(f"  not scored: {escape(example)}")
     if summary.replaced_columns:
@@ -494,9 +503,7 @@ def serve(
     One server process speaks HTTP; single ads are scored in --workers processes beside it.
     Example: adscreen serve --port 8000, then open http://127.0.0.1:8000/
     """
-    import uvicorn
-
-    from adscreen.api import create_app
+    from adscreen.api import create_app, run_server
 
     settings = Settings()
     settings = settings.model_copy(
@@ -506,10 +513,9 @@ def serve(
             "workers": workers if workers is not None else _served_workers(settings),
         }
     )
+    app = create_app(settings)  # loads and checks every data file: a broken one stops here, with one line
     err.print(f"adscreen serving on http://{settings.host}:{settings.port}/ (API docs at /docs)")
-    # uvicorn picks uvloop and httptools, installed with adscreen, where the platform has them.
-    options = {"host": settings.host, "port": settings.port, "log_level": log_level.value, "access_log": access_log}
-    uvicorn.run(create_app(settings), **options)
+    run_server(app, settings, log_level.value, access_log)
 
 
 # --- Before and after training: validate the data, compare two models. ---

@@ -10,6 +10,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from adscreen.feedback import DEFAULT_FEEDBACK_DB
 from adscreen.paths import MODELS_DIR
 from adscreen.scoring import MAX_AD_CHARS
+from adscreen.table_stream import (
+    MAX_DECOMPRESSED_BYTES,
+    MAX_FIELD_CHARS,
+    MAX_LINE_BYTES,
+    MAX_ROW_GROUP_BYTES,
+    ReaderLimits,
+)
+
+MIB = 1024 * 1024
+SCORE_SECONDS = 10.0  # one ad, waiting and scoring: a typical ad takes milliseconds
+REQUEST_SECONDS = 120.0  # a whole batch or uploaded file
+SHUTDOWN_SECONDS = 5.0  # after SIGTERM, for requests in flight and the scoring processes
+FEEDBACK_PER_MINUTE = 30  # corrections one client may send per minute
+FEEDBACK_MAX_BYTES = 200 * MIB  # the corrections database: about 10,000 corrections of 20,000 characters
 
 
 class Settings(BaseSettings):
@@ -24,7 +38,28 @@ class Settings(BaseSettings):
     default_country: str | None = Field(default="BY", description="reader's country when a request names none")
     max_ad_chars: int = Field(default=MAX_AD_CHARS, gt=0)
     max_batch_items: int = Field(default=1000, gt=0)
-    max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    max_upload_bytes: int = Field(
+        default=50 * MIB, gt=0, description="bytes of an uploaded file (not counting the form)"
+    )
+    max_decompressed_bytes: int = Field(
+        default=MAX_DECOMPRESSED_BYTES, gt=0, description="bytes a .gz upload may unpack to"
+    )
+    max_line_bytes: int = Field(
+        default=MAX_LINE_BYTES, gt=0, description="bytes of one CSV or JSONL line (uploads and score-file)"
+    )
+    max_field_chars: int = Field(
+        default=MAX_FIELD_CHARS, gt=0, description="characters of one CSV cell (uploads and score-file)"
+    )
+    max_row_group_bytes: int = Field(
+        default=MAX_ROW_GROUP_BYTES,
+        gt=0,
+        description="uncompressed bytes of one Parquet row group, read from the footer (uploads and score-file)",
+    )
+    score_seconds: float = Field(default=SCORE_SECONDS, gt=0, description="budget of one ad, waiting and scoring")
+    request_seconds: float = Field(
+        default=REQUEST_SECONDS, gt=0, description="budget of one batch or uploaded file; over it the answer is 503"
+    )
+    shutdown_seconds: float = Field(default=SHUTDOWN_SECONDS, ge=0, description="grace period after SIGTERM")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, gt=0, lt=65536)
     reload_interval: float = Field(
@@ -37,3 +72,20 @@ class Settings(BaseSettings):
         "0 scores in the server process",
     )
     feedback_db: Path = Field(default=DEFAULT_FEEDBACK_DB, description="SQLite file of analysts' corrections")
+    feedback: bool = Field(default=True, description="take corrections over HTTP and the form (off: 404)")
+    feedback_per_minute: int = Field(
+        default=FEEDBACK_PER_MINUTE, ge=1, description="corrections one client (IP address) may send per minute"
+    )
+    feedback_max_bytes: int = Field(
+        default=FEEDBACK_MAX_BYTES, gt=0, description="size of the corrections database over which new ones get 507"
+    )
+
+    def reader_limits(self, uploaded: bool = False) -> ReaderLimits:
+        """What a table reader may hold: the same line, cell and row-group caps for uploads and score-file;
+        only an upload is also capped in the bytes it unpacks to (a dump on the analyst's own disk may be large)."""
+        return ReaderLimits(
+            max_line_bytes=self.max_line_bytes,
+            max_field_chars=self.max_field_chars,
+            max_row_group_bytes=self.max_row_group_bytes,
+            max_decompressed_bytes=self.max_decompressed_bytes if uploaded else None,
+        )

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from adscreen.config import Settings
+from adscreen.errors import FeedbackOff
 from adscreen.feedback import FeedbackStore
 from adscreen.scorer_source import ScorerSource, Serving
 from adscreen.scoring import Scorer
@@ -37,6 +38,15 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_feedback_store(request: Request) -> FeedbackStore:
     return request.app.state.feedback_store
+
+
+def admit_feedback(request: Request) -> None:
+    """Let one correction through, or say why not: corrections turned off (FeedbackOff), or this
+    client over its rate (TooManyRequests). Called before the correction is validated or stored."""
+    if not request.app.state.settings.feedback:
+        raise FeedbackOff("this server does not take corrections (its operator turned them off)")
+    client = request.client.host if request.client is not None else "unknown"
+    request.app.state.feedback_limiter.take(client, "corrections")
 
 
 ServingDep = Annotated[Serving, Depends(get_serving)]

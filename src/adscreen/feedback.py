@@ -8,16 +8,19 @@ disputed ad can be found and reviewed. Nothing here trains: ``export`` writes a 
 that ``corpus.read_labelled`` reads like any other labelled file.
 
 The database is ``ADSCREEN_FEEDBACK_DB``, by default ``feedback.sqlite3`` in the user's
-data folder (``platformdirs``), created on the first correction.
+data folder (``platformdirs``), created on the first correction. A store with ``max_bytes``
+refuses new ads (``FeedbackFull``) once the database has grown to that size; a database that
+cannot be opened or written is ``FeedbackUnavailable``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import unicodedata
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,7 +29,7 @@ import pandas as pd
 from platformdirs import user_data_path
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema, field_validator
 
-from adscreen.errors import DataFormatError, InputError
+from adscreen.errors import DataFormatError, FeedbackFull, FeedbackUnavailable, InputError
 from adscreen.scoring import MAX_AD_CHARS, check_text
 from adscreen.table_stream import write_table
 from adscreen.tables import table_format
@@ -136,23 +139,48 @@ def text_key(text: str) -> str:
 class FeedbackStore:
     """The corrections database; each call opens its own connection, so threads can share one store."""
 
-    def __init__(self, path: Path = DEFAULT_FEEDBACK_DB, max_chars: int = MAX_AD_CHARS) -> None:
+    def __init__(
+        self, path: Path = DEFAULT_FEEDBACK_DB, max_chars: int = MAX_AD_CHARS, max_bytes: int | None = None
+    ) -> None:
         self.path = Path(path)
         self.max_chars = max_chars
+        self.max_bytes = max_bytes
 
     @contextmanager
     def _connect(self, create: bool) -> Iterator[sqlite3.Connection]:
         if not create and not self.path.exists():
             raise DataFormatError(f"{self.path}: no feedback database yet (no correction has been sent)")
-        if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as connection:
                 connection.row_factory = sqlite3.Row
                 connection.execute(_SCHEMA)
                 yield connection
+        except (OSError, sqlite3.OperationalError) as error:  # permissions, a full disk, a lock held too long
+            raise FeedbackUnavailable(f"{self.path}: cannot write the feedback database ({error})") from None
         except sqlite3.DatabaseError as error:
             raise DataFormatError(f"{self.path}: not a usable feedback database ({error})") from None
+
+    def size(self) -> int:
+        """Bytes the database takes on disk, with its write-ahead log if it has one."""
+        total = 0
+        for suffix in ("", "-wal"):
+            with suppress(OSError):
+                total += self.path.with_name(self.path.name + suffix).stat().st_size
+        return total
+
+    def problem(self) -> str | None:
+        """Why a correction could not be stored now (checked without writing), or None; for ``/healthz``."""
+        folder = next((parent for parent in [self.path.parent, *self.path.parents] if parent.exists()), None)
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            return "the corrections database is read-only"
+        creatable = folder is not None and folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+        if not self.path.exists() and not creatable:
+            return "the corrections database cannot be created"
+        if self.max_bytes is not None and self.size() >= self.max_bytes:
+            return "the corrections database is full"
+        return None
 
     def add(self, item: Correction, source: Source) -> tuple[int, str]:
         """Store a correction; returns its row id and 'created', 'duplicate' or 'relabelled'."""
@@ -163,12 +191,23 @@ class FeedbackStore:
             item = item.model_copy(update={"language": detect_language(item.text)})
         now = datetime.now(UTC).isoformat(timespec="seconds")
         values = {**item.model_dump(), "text_key": text_key(item.text), "source": source, "now": now}
+        try:
+            return self._write(values)
+        except DataFormatError as error:  # a file that is not a database cannot take a correction either
+            raise FeedbackUnavailable(str(error)) from None
+
+    def _write(self, values: dict) -> tuple[int, str]:
         with self._connect(create=True) as connection:
             connection.execute("BEGIN IMMEDIATE")  # read-then-write without another writer in between
             try:
                 row = connection.execute("SELECT id, label FROM corrections WHERE text_key = :text_key", values)
                 row = row.fetchone()
                 if row is None:
+                    if self.max_bytes is not None and self.size() >= self.max_bytes:
+                        raise FeedbackFull(
+                            f"the corrections database is full ({self.max_bytes} bytes); "
+                            "new corrections are refused until its operator exports and clears it"
+                        )
                     cursor = connection.execute(
                         "INSERT INTO corrections (text, text_key, label, note, kind, language, source, model_name,"
                         " model_version, created_at, updated_at) VALUES (:text, :text_key, :label, :note, :kind,"
@@ -176,7 +215,7 @@ class FeedbackStore:
                         values,
                     )
                     row_id, status = int(cursor.lastrowid or 0), "created"
-                elif row["label"] == item.label:  # keep what was said first, fill in what was missing
+                elif row["label"] == values["label"]:  # keep what was said first, fill in what was missing
                     row_id, status = int(row["id"]), "duplicate"
                     connection.execute(
                         "UPDATE corrections SET times_sent = times_sent + 1, updated_at = :now,"

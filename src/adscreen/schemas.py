@@ -156,8 +156,10 @@ class BatchOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    status: str
+    status: Literal["ok", "degraded"]
+    reason: str | None = Field(default=None, description="Why the server cannot score now (when degraded).")
     model: ModelRef
+    feedback: str | None = Field(default=None, description="Whether corrections can be stored: ok, off, or why not.")
     reload_error: str | None = Field(
         default=None, description="Why the registry's newly current model could not be loaded (the old one serves)."
     )

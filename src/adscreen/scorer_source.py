@@ -29,7 +29,7 @@ from adscreen.guidance import Guide, load_guide
 from adscreen.registry import Registry, load_model_dir
 from adscreen.schemas import result_json
 from adscreen.scoring import MAX_AD_CHARS, Scorer
-from adscreen.scoring_pool import ScoringPool
+from adscreen.scoring_pool import ScorerFactory, ScoringPool, build_scorer
 
 # Longest ad scored on the server's event loop when there is no pool (about 10 ms on a busy
 # 2-core machine, less than a hand-off to a thread); longer ones go to the thread pool.
@@ -61,16 +61,19 @@ class Serving(NamedTuple):
     scorer: Scorer
     pool: ScoringPool | None
 
-    async def score(self, text: str, country: str | None, ui_language: str | None) -> dict:
-        """``Scorer.score`` of a valid ad, in the pool when there is one, without blocking other requests long."""
+    async def score(self, text: str, country: str | None, ui_language: str | None, seconds: float) -> dict:
+        """``Scorer.score`` of a valid ad, in the pool when there is one, without blocking other requests long.
+
+        In the pool, the answer comes within ``seconds`` or the ad fails with ScoringTimeout (HTTP 503).
+        """
         if self.pool is not None:
-            return orjson.loads(await self.pool.score_json(text, country, ui_language))
+            return orjson.loads(await self.pool.score_json(text, country, ui_language, seconds))
         return await self._score_here(text, country, ui_language)
 
-    async def score_json(self, text: str, country: str | None, ui_language: str | None) -> bytes:
+    async def score_json(self, text: str, country: str | None, ui_language: str | None, seconds: float) -> bytes:
         """The same result as the body of ``POST /v1/score`` (``schemas.result_json``)."""
         if self.pool is not None:
-            return await self.pool.score_json(text, country, ui_language)
+            return await self.pool.score_json(text, country, ui_language, seconds)
         return result_json(await self._score_here(text, country, ui_language))
 
     async def _score_here(self, text: str, country: str | None, ui_language: str | None) -> dict:
@@ -79,9 +82,16 @@ class Serving(NamedTuple):
         return await run_in_threadpool(self.scorer.score, text, country=country, ui_language=ui_language)
 
 
-def load_serving(directory: Path, sha256: str | None, guide: Guide, max_chars: int, processes: int) -> Serving:
+def load_serving(
+    directory: Path,
+    sha256: str | None,
+    guide: Guide,
+    max_chars: int,
+    processes: int,
+    make_scorer: ScorerFactory = build_scorer,
+) -> Serving:
     """The verified model in ``directory`` and its scoring processes, which load it side by side with this one."""
-    pool = ScoringPool.start(directory, sha256, max_chars, processes) if processes else None
+    pool = ScoringPool.start(directory, sha256, max_chars, processes, make_scorer) if processes else None
     try:
         scorer = Scorer(load_model_dir(directory, sha256), guide, max_chars)
         if pool is not None:
@@ -108,10 +118,12 @@ class ScorerSource:
         entry: tuple[str, str | None] | None = None,
         processes: int = 0,
         pool: ScoringPool | None = None,
+        make_scorer: ScorerFactory = build_scorer,
     ) -> None:
         self.processes = processes
+        self.make_scorer = make_scorer  # what the scoring processes serve (tests put a slow scorer here)
         if processes and pool is None:
-            pool = ScoringPool.for_model(scorer.loaded, scorer.max_chars, processes)
+            pool = ScoringPool.for_model(scorer.loaded, scorer.max_chars, processes, make_scorer)
         self._serving = Serving(scorer, pool)
         self._retired: list[ScoringPool] = []
         self.registry = registry
@@ -143,6 +155,11 @@ class ScorerSource:
         """The Scorer and pool to use for one whole request."""
         return self._serving
 
+    def health(self) -> str | None:
+        """None when the server can score, else why it cannot (``/healthz`` then answers 503 "degraded")."""
+        pool = self._serving.pool
+        return pool.health() if pool is not None else None
+
     def refresh(self) -> bool:
         """Reload when the registry names another model; True when the Scorer was swapped.
 
@@ -163,7 +180,7 @@ class ScorerSource:
                 if entry == self._entry:
                     self.error = None
                     return False
-                serving = load_serving(directory, sha256, old.guide, old.max_chars, self.processes)
+                serving = load_serving(directory, sha256, old.guide, old.max_chars, self.processes, self.make_scorer)
             # A server must outlive a bad model: whatever stops the load, the old model keeps serving.
             except Exception as error:
                 self.error = f"{error} (still serving {old.loaded.name})"
@@ -184,14 +201,14 @@ class ScorerSource:
             if await asyncio.to_thread(self.refresh):
                 await self._retire_old_pools()
 
-    async def _retire_old_pools(self) -> None:
+    async def _retire_old_pools(self, seconds: float = 60) -> None:
         retired, self._retired = self._retired, []
         for pool in retired:
             pool.retire()  # on the event loop, where the pool's ads are answered
-            await asyncio.to_thread(pool.join)
+            await asyncio.to_thread(pool.join, seconds)
 
-    async def close(self) -> None:
-        """Stop every pool's processes (the server is shutting down)."""
+    async def close(self, seconds: float = 5) -> None:
+        """Stop every pool's processes (the server is shutting down): those still scoring after ``seconds`` are killed."""
         if self._serving.pool is not None:
             self._retired.append(self._serving.pool)
-        await self._retire_old_pools()
+        await self._retire_old_pools(seconds)

@@ -5,6 +5,12 @@ is not a JSON object is kept and its problem said. Bytes that are not UTF-8 are 
 through unchanged (as lone surrogates) and written back as they were. An uncompressed
 file can also be cut into ``Part``s at record boundaries, so that Dask workers read it
 in parallel with the very same parser.
+
+Readers hold bounded memory whatever the file says about itself (``ReaderLimits``): a line
+is read at most ``max_line_bytes`` at a time, a CSV cell at most ``max_field_chars``, a
+``.gz`` file may unpack to at most ``max_decompressed_bytes`` (when set), and a Parquet
+file's row groups and column chunks are checked against ``max_row_group_bytes`` from its
+footer before any is read. Over a limit, the file is refused with ``InputTooLarge``.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from adscreen.errors import DataFormatError
+from adscreen.errors import DataFormatError, InputTooLarge
 from adscreen.tables import TableFormat, table_format
 
 CSV_LIST_SEPARATOR = "|"
@@ -34,6 +40,24 @@ CSV_LIST_SEPARATOR = "|"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d[\d ]*)?[.,]?\d+(?:[eE][+-]?\d+)?")
 Problem = str | None
+MIB = 1024 * 1024
+MAX_LINE_BYTES = 8 * MIB
+MAX_FIELD_CHARS = 8 * MIB
+MAX_ROW_GROUP_BYTES = 512 * MIB
+MAX_DECOMPRESSED_BYTES = 1024 * MIB  # for uploads; score-file reads files of any size
+
+
+@dataclass(frozen=True)
+class ReaderLimits:
+    """What one reader may hold in memory; a file over a limit is refused (``InputTooLarge``), not read."""
+
+    max_line_bytes: int = MAX_LINE_BYTES
+    max_field_chars: int = MAX_FIELD_CHARS
+    max_row_group_bytes: int = MAX_ROW_GROUP_BYTES
+    max_decompressed_bytes: int | None = None  # None: no limit
+
+
+DEFAULT_LIMITS = ReaderLimits()
 
 
 @dataclass
@@ -56,6 +80,7 @@ class TableLayout:
     unit: Literal["bytes", "rows"]
     data_start: int = 0  # byte offset of the first record (after a CSV header)
     data_line: int = 1  # line number of the first record
+    limits: ReaderLimits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True)
@@ -68,22 +93,29 @@ class Part:
 
 
 class _Lines:
-    """A binary stream's lines, decoded, counting bytes and lines handed out so far."""
+    """A binary stream's lines, decoded, counting bytes and lines handed out so far, within the reader's limits."""
 
-    def __init__(self, stream: BinaryIO, offset: int = 0, line: int = 0) -> None:
+    def __init__(self, stream: BinaryIO, offset: int = 0, line: int = 0, limits: ReaderLimits = DEFAULT_LIMITS) -> None:
         self.stream = stream
         self.offset = offset
         self.line = line
+        self.limits = limits
 
     def __iter__(self) -> _Lines:
         return self
 
     def __next__(self) -> str:
-        raw = self.stream.readline()
+        limit = self.limits.max_line_bytes
+        raw = self.stream.readline(limit + 1)  # never more than the limit in memory, however long the line
         if not raw:
             raise StopIteration
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            raise InputTooLarge(f"line {self.line + 1} is longer than {limit} bytes, the limit for one line")
         self.offset += len(raw)
         self.line += 1
+        cap = self.limits.max_decompressed_bytes
+        if cap is not None and self.offset > cap:
+            raise InputTooLarge(f"the file unpacks to more than {cap} bytes, the limit")
         text = raw.decode("utf-8", "surrogateescape")
         return text.removeprefix("\ufeff") if self.line == 1 else text
 
@@ -118,19 +150,34 @@ def _first_line(error: Exception) -> str:
     return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
-def read_layout(path: Path) -> TableLayout:
+def _check_parquet_sizes(metadata: pq.FileMetaData, limit: int) -> None:
+    """Refuse, from the footer alone, a row group or column chunk that would unpack to more than ``limit`` bytes."""
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        sizes = [row_group.total_byte_size]
+        sizes += [row_group.column(column).total_uncompressed_size for column in range(row_group.num_columns)]
+        if max(sizes) > limit:
+            raise InputTooLarge(
+                f"row group {group} unpacks to {max(sizes)} bytes; the limit is {limit} "
+                "(write the file with smaller row groups)"
+            )
+
+
+def read_layout(path: Path, limits: ReaderLimits = DEFAULT_LIMITS) -> TableLayout:
     """Columns and size of a file, or one clear DataFormatError; JSONL is scanned once for its keys."""
     kind = table_format(path)
     if not path.is_file():
         raise DataFormatError(f"{path}: no such file")
+    csv.field_size_limit(limits.max_field_chars)
     try:
         if kind == "parquet":
             parquet = pq.ParquetFile(path)
+            _check_parquet_sizes(parquet.metadata, limits.max_row_group_bytes)
             schema = parquet.schema_arrow
-            return TableLayout(kind, list(schema.names), schema, parquet.metadata.num_rows, "rows")
+            return TableLayout(kind, list(schema.names), schema, parquet.metadata.num_rows, "rows", limits=limits)
         stream, raw = _open_binary(path)
         with raw, stream:
-            lines = _Lines(stream)
+            lines = _Lines(stream, limits=limits)
             if kind == "csv":
                 header = next(csv.reader(lines), None)
                 if not header:
@@ -143,12 +190,14 @@ def read_layout(path: Path) -> TableLayout:
                     if isinstance(record, dict):
                         keys.update(dict.fromkeys(record))
                 columns = list(keys)
+    except InputTooLarge as error:
+        raise InputTooLarge(f"{path}: {error}") from None
     except DataFormatError:
         raise
     except Exception as error:  # gzip, pyarrow and csv raise many types for a broken file
         raise DataFormatError(f"{path}: cannot read as {kind}: {_first_line(error)}") from None
     start, line = (lines.offset, lines.line + 1) if kind == "csv" else (0, 1)
-    return TableLayout(kind, columns, None, path.stat().st_size, "bytes", start, line)
+    return TableLayout(kind, columns, None, path.stat().st_size, "bytes", start, line, limits)
 
 
 def _json_record(line: str) -> tuple[object, Problem]:
@@ -183,6 +232,9 @@ def _records(kind: TableFormat, lines: _Lines, columns: list[str], raw_column: s
                 else:
                     yield [*record[: width - 1], ",".join(record[width - 1 :])], problem
     except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            limit = lines.limits.max_field_chars
+            raise InputTooLarge(f"CSV line {lines.line}: a cell is longer than {limit} characters, the limit") from None
         raise DataFormatError(f"CSV line {lines.line}: {error}") from None
 
 
@@ -206,7 +258,9 @@ def iter_chunks(path: Path, layout: TableLayout, chunk_size: int, raw_column: st
     A CSV line with too few fields is padded, one with too many keeps the extra fields in its
     last column; a JSONL line that is not a JSON object is kept whole in ``raw_column``.
     """
-    csv.field_size_limit(2**31 - 1)  # an over-long cell becomes that row's error, not the file's
+    # An ad over the character limit becomes that row's error; only a cell over this far larger cap
+    # (memory, not scoring) stops the file.
+    csv.field_size_limit(layout.limits.max_field_chars)
     if layout.kind == "parquet":
         done = 0
         # pre_buffer (pyarrow's default) keeps every column chunk read until the file is closed:
@@ -217,7 +271,7 @@ def iter_chunks(path: Path, layout: TableLayout, chunk_size: int, raw_column: st
         return
     stream, raw = _open_binary(path)
     with raw, stream:
-        lines = _Lines(stream)
+        lines = _Lines(stream, limits=layout.limits)
         if layout.kind == "csv":
             next(csv.reader(lines), None)
         rows: list = []
@@ -241,11 +295,11 @@ def plan_parts(path: Path, layout: TableLayout, rows_per_part: int) -> list[Part
         raise DataFormatError(
             f"{path}: a compressed file cannot be split between Dask workers; decompress it or use --engine local"
         )
-    csv.field_size_limit(2**31 - 1)
+    csv.field_size_limit(layout.limits.max_field_chars)
     parts = []
     with path.open("rb") as stream:
         stream.seek(layout.data_start)
-        lines = _Lines(stream, layout.data_start, layout.data_line - 1)
+        lines = _Lines(stream, layout.data_start, layout.data_line - 1, layout.limits)
         start, first_line, rows = lines.offset, lines.line + 1, 0
         for _ in _records(layout.kind, lines, layout.columns, ""):
             rows += 1
@@ -262,10 +316,10 @@ def read_part(path: Path, layout: TableLayout, part: Part, raw_column: str) -> C
     if layout.kind == "parquet":
         frame = _parquet_frame(pq.ParquetFile(path).read_row_group(part.start))
         return Chunk(frame, [None] * len(frame), part.rows)
-    csv.field_size_limit(2**31 - 1)
+    csv.field_size_limit(layout.limits.max_field_chars)
     with path.open("rb") as stream:
         stream.seek(part.start)
-        lines = _Lines(stream, part.start, part.first_line - 1)
+        lines = _Lines(stream, part.start, part.first_line - 1, layout.limits)
         rows, problems = [], []
         for row, problem in _records(layout.kind, lines, layout.columns, raw_column):
             rows.append(row)

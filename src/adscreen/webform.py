@@ -14,14 +14,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-import yaml
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import RootModel
 
-from adscreen.deps import FeedbackDep, ScorerDep, ServingDep, SettingsDep
-from adscreen.errors import AdscreenError, RuleConfigError, http_status
+from adscreen.datafiles import read_yaml, validated
+from adscreen.deps import FeedbackDep, ScorerDep, ServingDep, SettingsDep, admit_feedback
+from adscreen.errors import AdscreenError, RuleConfigError, http_status, public_message
 from adscreen.feedback import correction
 from adscreen.guidance import Guide
 from adscreen.paths import DATA_DIR
@@ -36,20 +37,30 @@ router = APIRouter(include_in_schema=False)
 static = StaticFiles(directory=WEB_DIR / "static")
 
 
-@lru_cache(maxsize=1)
-def ui_strings() -> dict[str, dict[str, str]]:
-    """Every UI language file; each must have every key of the English one."""
-    strings = {}
-    for path in sorted(UI_DIR.glob("*.yaml")):
-        strings[path.stem] = {
-            str(key): str(value) for key, value in yaml.safe_load(path.read_text(encoding="utf-8")).items()
-        }
-    reference = set(strings.get(DEFAULT_UI_LANGUAGE, {}))
+UiStrings = RootModel[dict[str, str]]
+
+
+def load_ui_strings(directory: Path) -> dict[str, dict[str, str]]:
+    """Every UI language file, validated: a mapping of keys to texts, with every key of the English one.
+
+    A broken file is a RuleConfigError naming it and the problem; ``create_app`` loads these
+    once, so a server with a broken file does not start.
+    """
+    strings = {path.stem: validated(path, UiStrings, read_yaml(path)).root for path in sorted(directory.glob("*.yaml"))}
+    if DEFAULT_UI_LANGUAGE not in strings:
+        raise RuleConfigError(f"{directory}: no {DEFAULT_UI_LANGUAGE}.yaml, the reference interface language")
+    reference = set(strings[DEFAULT_UI_LANGUAGE])
     for language, table in strings.items():
         missing = sorted(reference - set(table))
         if missing:
-            raise RuleConfigError(f"{UI_DIR / (language + '.yaml')}: missing keys {missing}")
+            raise RuleConfigError(f"{directory / (language + '.yaml')}: missing keys {missing}")
     return strings
+
+
+@lru_cache(maxsize=1)
+def ui_strings() -> dict[str, dict[str, str]]:
+    """The interface strings, loaded once (first by ``create_app``)."""
+    return load_ui_strings(UI_DIR)
 
 
 def choose_language(query: str | None, accept_language: str | None) -> str:
@@ -125,10 +136,19 @@ def _page(
             "lang": language,
             "languages": sorted(strings),
             "countries": _countries(scorer.guide, language),
+            "feedback": request.app.state.settings.feedback,  # offer "Is this result wrong?" only when it is taken
             **context,
         },
         status_code=status_code,
     )
+
+
+def _refused(
+    request: Request, scorer: ScorerDep, language: str, country: str, text: str, error: AdscreenError
+) -> HTMLResponse:
+    """The form again, with what was pasted and why it was refused, under the error's HTTP status."""
+    status = http_status(error)
+    return _page(request, scorer, language, country=country, text=text, error=public_message(error), status_code=status)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -151,11 +171,10 @@ async def check(
     strings = ui_strings()[language]
     scorer = serving.scorer
     try:
-        result = await serving.score(check_text(text, settings.max_ad_chars), country or None, language)
+        text = check_text(text, settings.max_ad_chars)
+        result = await serving.score(text, country or None, language, settings.score_seconds)
     except AdscreenError as error:
-        return _page(
-            request, scorer, language, country=country, text=text, error=str(error), status_code=http_status(error)
-        )
+        return _refused(request, scorer, language, country, text, error)
     return _page(
         request,
         scorer,
@@ -186,12 +205,11 @@ def send_correction(
     """
     language = choose_language(lang or request.query_params.get("lang"), request.headers.get("accept-language"))
     try:
+        admit_feedback(request)
         item = correction(
             text=text, label=label, note=note, model_name=model_name or None, model_version=model_version or None
         )
         store.add(item, source="web")
     except AdscreenError as error:
-        return _page(
-            request, scorer, language, country=country, text=text, error=str(error), status_code=http_status(error)
-        )
+        return _refused(request, scorer, language, country, text, error)
     return RedirectResponse(f"/?lang={language}&thanks=1", status_code=303)
