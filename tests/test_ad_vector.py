@@ -90,8 +90,10 @@ def test_one_flag_pass_gives_the_models_indicators(scorer: Scorer, cases: list[C
         assert scorer.flags.scan(case.folded).fired == case.fired, case.text[:80]
 
 
-def _reference_word_spans(normalised: MappedText) -> dict[str, list[tuple[int, int]]]:
+def _reference_word_spans(normalised: MappedText, skipped: frozenset[str]) -> dict[str, list[tuple[int, int]]]:
+    """Word unigrams and bigrams as sklearn forms them: stop words dropped first, bigrams across the gap."""
     tokens = [(match.group(), match.start(), match.end()) for match in _TOKEN.finditer(normalised.text)]
+    tokens = [token for token in tokens if token[0] not in skipped]
     spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for index, (token, start, end) in enumerate(tokens):
         spans[token].append(normalised.original_span(start, end))
@@ -121,7 +123,10 @@ def reference_explanation(scorer: Scorer, text: str, row: object, names: np.ndar
     contributions = row.data * weights[row.indices]
     intercept = float(classifier.intercept_[0])
     normalised = normalise(text)
-    word_spans, char_words = _reference_word_spans(normalised), _reference_char_words(normalised)
+    skipped = frozenset(
+        scorer.loaded.model.pipeline.named_steps["features"].named_transformers_["word"].get_stop_words()
+    )
+    word_spans, char_words = _reference_word_spans(normalised, skipped), _reference_char_words(normalised)
     term_weight: dict[str, float] = defaultdict(float)
     term_spans: dict[str, set] = defaultdict(set)
     flag_weights = {}

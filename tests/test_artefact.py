@@ -28,9 +28,9 @@ from adscreen.config import Settings
 from adscreen.corpus import file_sha256
 from adscreen.errors import ModelIntegrityError
 from adscreen.paths import MODELS_DIR
-from adscreen.registry import load_model_dir
+from adscreen.registry import Registry, load_model_dir
 
-SHIPPED = MODELS_DIR / "adscreen-v1"
+SHIPPED = Registry(MODELS_DIR).current_path()[0]
 runner = CliRunner()
 
 
@@ -129,7 +129,7 @@ def test_score_with_a_crafted_model_exits_2_with_one_line(tmp_path: Path) -> Non
 def test_promote_of_a_crafted_model_exits_2_and_leaves_the_registry(tmp_path: Path, monkeypatch) -> None:
     marker = tmp_path / "ran"
     folder = model_folder(tmp_path, "model.joblib", pickle.dumps(OpensAFile(marker)))
-    shutil.copytree(SHIPPED, folder.parent / "adscreen-v1")
+    shutil.copytree(SHIPPED, folder.parent / SHIPPED.name)
     shutil.copy(MODELS_DIR / "registry.json", folder.parent / "registry.json")
     before = (folder.parent / "registry.json").read_bytes()
     monkeypatch.setenv("ADSCREEN_MODELS_DIR", str(folder.parent))
@@ -192,7 +192,7 @@ def test_a_server_refuses_a_crafted_model_named_in_the_registry(tmp_path: Path) 
     marker = tmp_path / "ran"
     folder = model_folder(tmp_path, "model.joblib", pickle.dumps(OpensAFile(marker)))
     models = folder.parent
-    shutil.copytree(SHIPPED, models / "adscreen-v1")
+    shutil.copytree(SHIPPED, models / SHIPPED.name)
     shutil.copy(MODELS_DIR / "registry.json", models / "registry.json")
     with TestClient(create_app(Settings(models_dir=models, reload_interval=0.05, workers=0))) as client:
         state = json.loads((models / "registry.json").read_text())
@@ -206,7 +206,7 @@ def test_a_server_refuses_a_crafted_model_named_in_the_registry(tmp_path: Path) 
             time.sleep(0.05)
         assert health.status_code == 200 and "not a skops model file" in health.json()["reload_error"]
         scored = client.post("/v1/score", json={"text": "Work in Dubai, flights paid"})
-        assert scored.status_code == 200 and scored.json()["model"]["name"] == "adscreen-v1"
+        assert scored.status_code == 200 and scored.json()["model"]["name"] == SHIPPED.name
     assert not marker.exists()
 
 

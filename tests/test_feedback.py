@@ -323,8 +323,9 @@ def test_train_with_feedback_learns_the_corrections(tiny_labelled_file: Path, tm
     snapshot = data["files"][0]
     assert snapshot["path"] == str(tmp_path / "training-snapshots" / "with-feedback" / "feedback.jsonl")
     assert snapshot["rows"] == 2
-    sources = data["by_source_and_label"]
-    assert sources["feedback:0"] + sources["feedback:1"] == 2
+    # Corrections are real ads, each row naming the channel it came by: the family that is weighed and held out by source.
+    assert data["by_family"]["real"]["rows"] == 2
+    assert data["by_family"]["real"]["sources"] == 2
     assert data["duplicate_texts_dropped"] >= 1  # the sample ad's old label lost to the correction
     kept = read_labelled([Path(snapshot["path"]), tiny_labelled_file]).frame.set_index("text")
     assert kept.loc[first_ad["text"], "label"] == 1 - first_ad["label"]

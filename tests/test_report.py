@@ -94,7 +94,8 @@ def test_ad_text_is_escaped_in_the_report(small_model: Path, metadata: dict, tmp
         }
     )
     risks = np.array([0.99, 0.9, 0.1, 0.2])
-    result = TrainingResult(load_model_dir(small_model).model, metadata["metrics"], {}, frame, risks, frame, risks)
+    model = load_model_dir(small_model).model
+    result = TrainingResult(model, metadata["metrics"], {}, frame, risks, frame, risks, frame.iloc[:0], risks[:0])
     html = write_report(result, metadata, tmp_path).read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script" not in html

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from adscreen.comparison import compare_files, render_comparison
-from adscreen.registry import load_model_dir
+from adscreen.paths import MODELS_DIR
+from adscreen.registry import Registry, load_model_dir
 from adscreen.report import MODEL_CARD_FILE, REPORT_FILE, render_model_card
 from adscreen.training import train_to_folder
 
@@ -61,7 +62,7 @@ def test_comparison_reports_never_hold_data_html_raw(hostile_model: Path, hostil
 
 def test_markdown_syntax_in_a_value_cannot_break_out_of_its_place() -> None:
     """A backtick would end the code span around a file name, a pipe the table cell, a line break the row."""
-    metadata = json.loads((Path(__file__).parents[1] / "models" / "adscreen-v1" / "metadata.json").read_text())
+    metadata = json.loads((Registry(MODELS_DIR).current_path()[0] / "metadata.json").read_text())
     metadata["data"]["files"][0]["path"] = "ads`" + SCRIPT + "|\n| injected | row |.jsonl"
     card = render_model_card(metadata)
     line = next(line for line in card.splitlines() if "ads&#96;" in line)

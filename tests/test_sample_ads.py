@@ -53,11 +53,17 @@ def test_hard_negatives_and_subtle_lures(rows: list[dict]) -> None:
         assert sum(row["difficulty"] == "subtle" for row in lures) >= 0.25 * len(lures), language
 
 
+# Signs read off real job spam (shared/data/real) after the written corpus was annotated: the written
+# lures were written from the 21 signs of the trafficking taxonomy and are not annotated with these.
+REAL_SPAM_SIGNS = frozenset({"DAILY_PAY_HOOK", "CRYPTO_TEAM_RECRUITMENT", "COURIER_MULE_RECRUITMENT"})
+
+
 def test_every_red_flag_is_covered_in_lures_of_every_language(rows: list[dict], red_flag_ids: frozenset[str]) -> None:
-    assert len(red_flag_ids) == 21
+    taxonomy = red_flag_ids - REAL_SPAM_SIGNS
+    assert len(taxonomy) == 21
     for language in LANGUAGES:
         covered = {flag for row in rows if row["language"] == language and row["label"] == 1 for flag in row["flags"]}
-        assert sorted(red_flag_ids - covered) == [], language
+        assert sorted(taxonomy - covered) == [], language
 
 
 def test_both_routes_and_classic_scams_are_present(rows: list[dict]) -> None:

@@ -3,7 +3,7 @@
 Procedure (fixed seeds, so ``adscreen train`` reproduces a model exactly):
 1. Every ad gets a training weight: each family (written sample ads, EMSCAD, real
    ads), language and label together weigh as the square root of their size, and
-   the two labels weigh the same in all. Real Russian spam outnumbers real Russian
+   the two labels weigh the same within each language and in all. Real Russian spam outnumbers real Russian
    vacancies six to one, and there is no Polish spam at all: unweighted, the model
    would learn "Russian = spam" and "Polish = legitimate".
 2. Split the ads 80/20, stratified by source and label, grouped by text so that
@@ -148,13 +148,22 @@ def training_weights(frame: pd.DataFrame) -> np.ndarray:
     """Each ad's weight in the fit (step 1 of the module docstring), averaging 1.
 
     A cell of n ads (one family, language and label) weighs sqrt(n) in all, so a large
-    cell still counts for more than a small one but cannot drown the others; then
-    each label's weights are scaled to half the total, as ``class_weight="balanced"`` would.
+    cell still counts for more than a small one but cannot drown the others. Within each
+    language the two labels then weigh the same (735 real Polish vacancies against 80
+    written Polish lures would teach "Polish = legitimate"), and last each label's weights
+    are scaled to half the total, as ``class_weight="balanced"`` would.
     """
     cells = frame["family"].astype(str) + ":" + frame["language"].astype(str) + ":" + frame["label"].astype(str)
     sizes = cells.map(cells.value_counts()).to_numpy(dtype=float)
     weights = 1.0 / np.sqrt(sizes)
     labels = frame["label"].to_numpy()
+    languages = frame["language"].astype(str).to_numpy()
+    for language in np.unique(languages):
+        in_language = languages == language
+        totals = [weights[in_language & (labels == label)].sum() for label in (0, 1)]
+        if all(totals):
+            for label, total in zip((0, 1), totals, strict=True):
+                weights[in_language & (labels == label)] *= sum(totals) / 2 / total
     for label in (0, 1):
         chosen = labels == label
         if chosen.any():

@@ -204,10 +204,12 @@ def plot_confusion(counts: dict[str, int], threshold: float, path: Path) -> None
     figure.savefig(path)
 
 
-def metric_rows(section: dict) -> list[tuple[str, dict]]:
-    """The rows of a metrics section that are one set of metrics each: the named parts, then each family."""
-    named = [(part, section[part]) for part in METRIC_PARTS if section.get(part)]
-    return named + [(f"family {family}", metrics) for family, metrics in section.get("per_family", {}).items()]
+def metric_rows(section: dict) -> list[tuple[str, str, dict]]:
+    """The rows of a metrics section that are one set of metrics each, as (label, key path, metrics): the
+    named parts, then each family."""
+    named = [(part.replace("_", " "), part, section[part]) for part in METRIC_PARTS if section.get(part)]
+    families = section.get("per_family", {}).items()
+    return named + [(f"family {family}", f"per_family.{family}", metrics) for family, metrics in families]
 
 
 def write_report(result: TrainingResult, metadata: dict, directory: Path) -> Path:
