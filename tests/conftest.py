@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,18 @@ def small_model(small_labelled_file: Path, tmp_path_factory: pytest.TempPathFact
     folder = tmp_path_factory.mktemp("models") / "small"
     train_to_folder([small_labelled_file], folder, say=lambda line: None)
     return folder
+
+
+@pytest.fixture
+def wait_for_reload_error() -> Callable[[object], object]:
+    """Poll a test client's /healthz until it reports a failed reload (at most 10 s); returns the last answer."""
+
+    def wait(client: object) -> object:
+        for _ in range(200):
+            health = client.get("/healthz")
+            if health.json().get("reload_error"):
+                break
+            time.sleep(0.05)
+        return health
+
+    return wait

@@ -11,7 +11,6 @@ import io
 import json
 import pickle
 import shutil
-import time
 import zipfile
 from pathlib import Path
 
@@ -187,7 +186,7 @@ def test_an_old_pickled_model_says_how_to_convert_and_convert_works(tmp_path: Pa
     assert runner.invoke(app, ["score", "-m", "old", "Work in Dubai"]).exit_code == 0
 
 
-def test_a_server_refuses_a_crafted_model_named_in_the_registry(tmp_path: Path) -> None:
+def test_a_server_refuses_a_crafted_model_named_in_the_registry(tmp_path: Path, wait_for_reload_error) -> None:
     """A hand-edited registry.json makes a crafted model current: the reload fails, the old model serves, no 500."""
     marker = tmp_path / "ran"
     folder = model_folder(tmp_path, "model.joblib", pickle.dumps(OpensAFile(marker)))
@@ -199,11 +198,7 @@ def test_a_server_refuses_a_crafted_model_named_in_the_registry(tmp_path: Path) 
         state["models"]["crafted"] = {"sha256": file_sha256(folder / "model.joblib")}
         state["current"] = "crafted"
         (models / "registry.json").write_text(json.dumps(state))
-        for _ in range(200):
-            health = client.get("/healthz")
-            if health.json().get("reload_error"):
-                break
-            time.sleep(0.05)
+        health = wait_for_reload_error(client)
         assert health.status_code == 200 and "not a skops model file" in health.json()["reload_error"]
         scored = client.post("/v1/score", json={"text": "Work in Dubai, flights paid"})
         assert scored.status_code == 200 and scored.json()["model"]["name"] == SHIPPED.name

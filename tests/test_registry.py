@@ -3,7 +3,6 @@ models are named by plain names inside the models folder, never by a path out of
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -153,18 +152,16 @@ def test_cli_refuses_paths_as_model_names_with_one_line(models: Path, outside: P
     assert result.exit_code == 2 and "not a plain model name" in result.output
 
 
-def test_a_server_refuses_to_reload_a_registry_pointing_outside(models: Path, outside: Path) -> None:
+def test_a_server_refuses_to_reload_a_registry_pointing_outside(
+    models: Path, outside: Path, wait_for_reload_error
+) -> None:
     settings = Settings(models_dir=models, reload_interval=0.05, workers=0)
     with TestClient(create_app(settings)) as client:
         state = json.loads((models / "registry.json").read_text())
         state["current"] = "../outside"
         state["models"]["../outside"] = state["models"][current_name(models)]
         (models / "registry.json").write_text(json.dumps(state))
-        for _ in range(200):
-            health = client.get("/healthz")
-            if health.json().get("reload_error"):
-                break
-            time.sleep(0.05)
+        health = wait_for_reload_error(client)
         assert health.status_code == 200
         assert "not a plain model name" in health.json()["reload_error"]
         assert client.post("/v1/score", json={"text": "Work in Dubai"}).status_code == 200
