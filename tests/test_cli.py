@@ -55,3 +55,22 @@ def test_bad_input_gives_one_line_and_exit_code_2(arguments: list[str], stdin: b
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output + result.stderr
+
+
+def test_evaluate_prints_every_part_family_language_and_false_alarm_rate(small_model: Path, tmp_path: Path) -> None:
+    real = tmp_path / "real.jsonl"
+    rows = [
+        {
+            "text": "Работа в Дубае для девушек, билеты за наш счёт, пиши в лс",
+            "label": 1,
+            "source": "a",
+            "language": "ru",
+        },
+        {"text": "ООО «Склад» (Минск) ищет кладовщика, оформление по ТК", "label": 0, "source": "b", "language": "ru"},
+    ]
+    real.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["evaluate", str(small_model), str(real), str(DATA / "good.csv")])
+    assert result.exit_code == 0, result.output
+    assert "  overall " in result.stdout and "  family real " in result.stdout
+    assert "  language ru " in result.stdout
+    assert "false alarms ru" in result.stdout

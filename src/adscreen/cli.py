@@ -289,6 +289,7 @@ def evaluate(
 
     Example: adscreen evaluate models/adscreen-v2 held_out.csv --json
     """
+    from adscreen.report import metric_rows
     from adscreen.training import evaluate as evaluate_model
 
     scorer = load_model(model, Settings().models_dir)
@@ -300,14 +301,18 @@ def evaluate(
         f"model {report['model']['name']} ({report['model']['version']}), threshold {report['threshold']},"
         f" false-alarm rate {report['false_positive_rate']}"
     )
-    for section, m in report["metrics"].items():
-        if section == "per_language":
-            for language, lm in m.items():
-                out.print(f"  language {language:6} n={lm['n']:5}  PR-AUC {lm['pr_auc']}  F1 {lm['f1']}")
-        else:
-            out.print(
-                f"  {section:18} n={m['n']:5}  PR-AUC {m['pr_auc']}  ROC-AUC {m['roc_auc']}  F1 {m['f1']}  P {m['precision']}  R {m['recall']}"
-            )
+    metrics = report["metrics"]
+    for label, _, m in metric_rows(metrics):
+        out.print(
+            f"  {label:18} n={m['n']:5}  PR-AUC {m['pr_auc']}  ROC-AUC {m['roc_auc']}  F1 {m['f1']}"
+            f"  P {m['precision']}  R {m['recall']}"
+        )
+    for language, lm in metrics["per_language"].items():
+        out.print(f"  language {language:9} n={lm['n']:5}  PR-AUC {lm['pr_auc']}  F1 {lm['f1']}")
+    for language, alarms in metrics["false_alarms_by_language"].items():
+        out.print(
+            f"  false alarms {language:5} {alarms['false_alarm_rate']:.2%} of {alarms['legitimate']} legitimate ads"
+        )
 
 
 @models_app.command("list")
