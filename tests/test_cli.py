@@ -59,14 +59,12 @@ def test_bad_input_gives_one_line_and_exit_code_2(arguments: list[str], stdin: b
 
 def test_evaluate_prints_every_part_family_language_and_false_alarm_rate(small_model: Path, tmp_path: Path) -> None:
     real = tmp_path / "real.jsonl"
-    rows = [
-        {
-            "text": "Работа в Дубае для девушек, билеты за наш счёт, пиши в лс",
-            "label": 1,
-            "source": "a",
-            "language": "ru",
-        },
-        {"text": "ООО «Склад» (Минск) ищет кладовщика, оформление по ТК", "label": 0, "source": "b", "language": "ru"},
+    lure = "Работа в Дубае для девушек, билеты за наш счёт, пиши в лс, город {}"
+    vacancy = "ООО «Склад-{}» (Минск) ищет кладовщика, оформление по ТК, оклад 2100 BYN"
+    rows = [  # at least 10 ads per family and language, or the groups are too small to report
+        {"text": text.format(number), "label": label, "source": "s", "language": "ru"}
+        for number in range(6)
+        for text, label in ((lure, 1), (vacancy, 0))
     ]
     real.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n", encoding="utf-8")
     result = runner.invoke(app, ["evaluate", str(small_model), str(real), str(DATA / "good.csv")])
