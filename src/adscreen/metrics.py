@@ -10,11 +10,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, precision_recall_fscore_support, roc_auc_score, roc_curve
 
-from adscreen.corpus import EMSCAD_REAL_FRAUD_RATE, EMSCAD_SOURCE
+from adscreen.corpus import EMSCAD_REAL_FRAUD_RATE, EMSCAD_SOURCE, WRITTEN
 
 MIN_GROUP_SIZE = 10
-# The family of the project's own written sample ads (see corpus.py).
-WRITTEN_FAMILY = "written"
 # A short ad, for the length-matched slice: real spam has a median of 20 words, real vacancies 152.
 SHORT_AD_WORDS = 60
 # The parts of a metrics section that are one set of metrics each, in the order reports show them.
@@ -83,7 +81,7 @@ def summary_metrics(frame: pd.DataFrame, risks: np.ndarray, threshold: float) ->
         "per_family": grouped_metrics(frame, risks, threshold, "family"),
         "false_alarms_by_language": false_alarms_by_language(frame, risks, threshold),
     }
-    written = (frame["family"] == WRITTEN_FAMILY).to_numpy()
+    written = (frame["family"] == WRITTEN).to_numpy()
     if written.any():
         result["sample_ads"] = binary_metrics(labels[written], risks[written], threshold)
     if emscad.any():

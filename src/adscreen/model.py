@@ -38,6 +38,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 
+from adscreen.corpus import REAL
 from adscreen.features import AdPreprocessor, build_features, drop_stop_words, flag_specs, transform_features
 from adscreen.metrics import false_positive_rate, held_out_source_metrics, real_rate_weights, summary_metrics
 from adscreen.redflags import FlagSet
@@ -58,8 +59,6 @@ ALIGNED_FALSE_ALARM_RATE = 0.02
 # one or two ads (a retrained model's Russian shift swung from -0.4 to -1.1 with 30 English ads added).
 MIN_LEGITIMATE_PER_LANGUAGE = 250
 OFFSET_SHRINKAGE_ADS = 50
-# Families whose ads carry a per-row source: held out a source at a time (step 5 above).
-REAL_FAMILY = "real"
 
 
 @dataclass(frozen=True)
@@ -218,7 +217,7 @@ def source_splits(frame: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
     None when the data have real ads from fewer than two sources: holding out the only one
     would measure nothing but its absence.
     """
-    real = (frame["family"] == REAL_FAMILY).to_numpy()
+    real = (frame["family"] == REAL).to_numpy()
     sources = sorted(frame.loc[real, "source"].unique())
     if len(sources) < 2:
         return []
