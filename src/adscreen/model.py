@@ -3,9 +3,9 @@
 Procedure (fixed seeds, so ``adscreen train`` reproduces a model exactly):
 1. Every ad gets a training weight: each family (written sample ads, EMSCAD, real
    ads), language and label together weigh as the square root of their size, and
-   the two labels weigh the same within each language and in all. Real Russian spam outnumbers real Russian
-   vacancies six to one, and there is no Polish spam at all: unweighted, the model
-   would learn "Russian = spam" and "Polish = legitimate".
+   the two labels weigh the same within each language and in all. Real Russian spam
+   outnumbers real Russian vacancies six to one, and there is no Polish spam at all:
+   unweighted, the model would learn "Russian = spam" and "Polish = legitimate".
 2. Split the ads 80/20, stratified by source and label, grouped by text so that
    reposts of one ad never straddle the split.
 3. On the 80%, 5-fold cross-validation gives out-of-fold decision values. Each
@@ -214,7 +214,7 @@ def out_of_fold_decisions(
 def source_splits(frame: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
     """One split per source of real ads: that source's ads against every other ad (step 5 above).
 
-    None when the data have real ads from fewer than two sources: holding out the only one
+    Empty when the data have real ads from fewer than two sources: holding out the only one
     would measure nothing but its absence.
     """
     real = (frame["family"] == REAL).to_numpy()
@@ -328,20 +328,19 @@ def train(
     cv_labels = train_frame["label"].to_numpy()
     metric_weights = real_rate_weights(train_frame)
     offsets = language_offsets(cv_decisions, cv_labels, languages[train_index], metric_weights)
+    row_offsets = np.array([offsets.get(language, 0.0) for language in languages])
+    calibrator = fit_calibrator(cv_decisions + row_offsets[train_index], cv_labels)
 
-    def shift(decisions: np.ndarray, index: np.ndarray) -> np.ndarray:
-        return decisions + np.array([offsets.get(language, 0.0) for language in languages[index]])
+    def risks_of(decisions: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Calibrated risks of the ads at ``index`` from their decision values, shifted by their language."""
+        return calibrator.predict_proba((decisions + row_offsets[index]).reshape(-1, 1))[:, 1]
 
-    calibrator = fit_calibrator(shift(cv_decisions, train_index), cv_labels)
-    cv_risks = calibrator.predict_proba(shift(cv_decisions, train_index).reshape(-1, 1))[:, 1]
+    cv_risks = risks_of(cv_decisions, train_index)
     if false_alarm_rate is None:
         threshold = round(choose_threshold(cv_labels, cv_risks, metric_weights), 4)
     else:
         threshold = threshold_at_false_alarm_rate(cv_labels, cv_risks, metric_weights, false_alarm_rate)
     bands = choose_bands(cv_labels, cv_risks, metric_weights, threshold)
-
-    def risks_of(decisions: np.ndarray, index: np.ndarray) -> np.ndarray:
-        return calibrator.predict_proba(shift(decisions, index).reshape(-1, 1))[:, 1]
 
     split_model = _fit_on_prepared(
         clone(template), prepared.iloc[train_index], labels[train_index], weights[train_index]

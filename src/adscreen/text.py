@@ -343,7 +343,8 @@ def latin_lookalikes(word: str) -> str:
 # Letters that only one of the five languages writes (after the Latin/Cyrillic script is known).
 _BELARUSIAN_ONLY = frozenset("ў")
 _UKRAINIAN_ONLY = frozenset("їєґ")
-_I_AND_RUSSIAN_VOWELS = (frozenset("і"), frozenset("ыэ"))
+_I = frozenset("і")  # Belarusian and Ukrainian; Belarusian also writes ы and э, Ukrainian neither
+_BELARUSIAN_VOWELS = frozenset("ыэ")
 _POLISH_ONLY = frozenset("ąćęłńśźż")
 
 
@@ -355,15 +356,15 @@ def script_language(text: str) -> str:
     statistical detector costs a millisecond. Belarusian writes ў (and і beside ы/э), Ukrainian
     ї/є/ґ (or і without ы/э), Polish its own diacritics; other Cyrillic is Russian, other Latin English.
     """
-    letters = set(text.lower())
-    cyrillic = sum(1 for char in text if "\u0400" <= char <= "\u04ff")
-    latin = sum(1 for char in text if "a" <= char.lower() <= "z")
+    lowered = text.lower()
+    letters = set(lowered)
+    cyrillic, latin = len(_CYRILLIC.findall(lowered)), len(_LATIN.findall(lowered))
     if cyrillic >= latin and cyrillic:
         if letters & _BELARUSIAN_ONLY:
             return "be"
         if letters & _UKRAINIAN_ONLY:
             return "uk"
-        if letters & _I_AND_RUSSIAN_VOWELS[0]:
-            return "be" if letters & _I_AND_RUSSIAN_VOWELS[1] else "uk"
+        if letters & _I:
+            return "be" if letters & _BELARUSIAN_VOWELS else "uk"
         return "ru"
     return "pl" if letters & _POLISH_ONLY else "en"
