@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable
 
 from adscreen import load_model
-from adscreen.contacts import extract
+from adscreen.config import MAX_AD_CHARS
 from adscreen.language import warm_up
-from adscreen.scoring import MAX_AD_CHARS
+from adscreen.rules.contacts import extract
 from adscreen.text import fold
 
 # Each ad is a unit repeated to the length: (name, unit).

@@ -21,7 +21,7 @@ from adversarial import UNITS
 from api_latency import TYPICAL_AD, exchange, request_bytes
 from local_server import local_server
 
-from adscreen.scoring import MAX_AD_CHARS
+from adscreen.config import MAX_AD_CHARS
 
 
 async def _normal_client(host: str, port: int, request: bytes, until: float, latencies: list[float]) -> None:

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from local_server import local_server
 
-from adscreen.sample_ads import read_sample_rows
+from adscreen.training.sample_ads import read_sample_rows
 
 TYPICAL_AD = (
     "Требуются девушки 18-30 лет на работу официанткой в ресторан в Стамбуле. Зарплата от 1500$ + чаевые, "

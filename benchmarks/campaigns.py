@@ -3,7 +3,7 @@
 For each size, a fresh process builds a synthetic dump with planted campaigns
 (``adscreen.planted``: about 30% of the ads in campaigns of 2-30 reposts with
 reordered sentences, changed numbers and swapped contacts), then groups it
-(``adscreen.campaigns``) and prints: seconds to fingerprint (contacts, shingles,
+(``adscreen.analysis.campaigns``) and prints: seconds to fingerprint (contacts, shingles,
 MinHash) and to link and group, the peak resident memory of the process and of
 its workers together, and the pairwise precision and recall of the planted campaigns. The
 last lines give, per tenfold size, how much longer grouping took: 10x means linear.
@@ -66,8 +66,8 @@ class PeakMemory:
 
 def measure(size: int, jobs: int, seed: int) -> dict:
     """One size, in this process: build, fingerprint, group, score."""
-    from adscreen.campaigns import GroupingParams, fingerprints, group
-    from adscreen.planted import load_material, pairwise_scores, planted_dump
+    from adscreen.analysis.campaigns import GroupingParams, fingerprints, group
+    from planted import load_material, pairwise_scores, planted_dump
 
     started = time.perf_counter()
     dump = planted_dump(size, seed=seed, material=load_material())

@@ -27,7 +27,7 @@ from local_server import local_server
 
 from adscreen.paths import MODELS_DIR
 from adscreen.registry import Registry, load_model_dir, save_model
-from adscreen.scorer_source import ScorerSource
+from adscreen.serve.reload import ScorerSource
 
 AD = "Требуются девушки 18-30 лет официантками в Стамбул, 1500$ + чаевые, билеты за наш счёт, пишите в Telegram"
 

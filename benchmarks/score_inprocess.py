@@ -19,9 +19,10 @@ import time
 import numpy as np
 
 from adscreen import load_model
+from adscreen.config import MAX_AD_CHARS
 from adscreen.language import warm_up
-from adscreen.sample_ads import read_sample_rows
-from adscreen.scoring import MAX_AD_CHARS, Scorer
+from adscreen.scoring import Scorer
+from adscreen.training.sample_ads import read_sample_rows
 
 TYPICAL_AD = (
     "Требуются девушки 18-30 лет на работу официанткой в ресторан в Стамбуле. Зарплата от 1500$ + чаевые, "

@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from adscreen import training
+import adscreen.training.runs as training
 from adscreen.paths import SAMPLE_ADS_DIR
-from adscreen.validation import validate_files
+from adscreen.training.validation import validate_files
 
 seconds: dict[str, float] = {}
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 from collections import Counter
 
-from adscreen.quality import near_duplicate_pairs, repeated_sentences
-from adscreen.redflags import load_flags
-from adscreen.sample_ads import LANGUAGES, read_sample_rows, row_problems
+from adscreen.rules.redflags import load_flags
+from adscreen.training.quality import near_duplicate_pairs, repeated_sentences
+from adscreen.training.sample_ads import LANGUAGES, read_sample_rows, row_problems
 
 
 def main() -> int:

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from adscreen.paths import SAMPLE_ADS_DIR
-from adscreen.redflags import load_flags
+from adscreen.rules.redflags import load_flags
 
 
 def main(only: set[str]) -> int:

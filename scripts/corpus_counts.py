@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from adscreen.paths import DATA_DIR
-from adscreen.sample_ads import counts_table, read_sample_rows, replace_counts
+from adscreen.training.sample_ads import counts_table, read_sample_rows, replace_counts
 
 if __name__ == "__main__":
     table = counts_table(read_sample_rows())

@@ -15,8 +15,8 @@ from sklearn.metrics import average_precision_score, f1_score
 from sklearn.model_selection import GroupKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline, make_union
 
-from adscreen.sample_ads import LANGUAGES, read_sample_rows
 from adscreen.text import normalise
+from adscreen.training.sample_ads import LANGUAGES, read_sample_rows
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from adscreen import Scorer, load_model
 from adscreen.paths import SAMPLE_ADS_DIR
-from adscreen.training import train_to_folder
+from adscreen.training.runs import train_to_folder
 
 EMSCAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "emscad_train.csv"
 REAL_ADS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "real_ads.jsonl"

@@ -11,8 +11,8 @@ import os
 import re
 from pathlib import Path
 
-from adscreen.guidance import load_guide
 from adscreen.registry import load_model_dir
+from adscreen.rules.guidance import load_guide
 from adscreen.scoring import Scorer
 
 SLOW_MARK = "SLOW-AD"

@@ -17,11 +17,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from adscreen import Scorer
 from adscreen.ad_vector import AdVectorizer, _char_wb_columns, _gram_table
 from adscreen.errors import ModelIntegrityError
-from adscreen.explain import Explanation, explain
+from adscreen.explain import Explanation
 from adscreen.features import FLAG_PREFIX, AdPreprocessor, build_features, flag_specs, transform_features
-from adscreen.redflags import load_flags
-from adscreen.sample_ads import read_sample_rows
+from adscreen.rules.redflags import load_flags
 from adscreen.text import MappedText, fold, normalise, tokenise_folded
+from adscreen.training.sample_ads import read_sample_rows
 
 SAMPLE_TEXTS = [row["text"] for row in read_sample_rows()]
 ODD_TEXTS = [
@@ -169,13 +169,6 @@ def test_scores_agree_with_the_full_sklearn_pipeline(scorer: Scorer) -> None:
         assert result["contributions"]["decision"] == pytest.approx(decision, abs=5e-7)
         risk = float(model.calibrate(np.array([decision]), model.offsets_of([text]))[0])
         assert (result["risk"], result["band"]) == (round(risk, 4), model.bands.of(risk)), text[:80]
-
-
-def test_the_one_off_explain_function_uses_the_same_path(scorer: Scorer) -> None:
-    text = SAMPLE_TEXTS[0]
-    folded = fold(text)
-    expected = scorer.explainer.explain(tokenise_folded(folded), scorer.flags.fired(folded))
-    assert explain(scorer.loaded.model, text) == expected
 
 
 @pytest.fixture(scope="module")

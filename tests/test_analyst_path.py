@@ -34,14 +34,14 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from adscreen import Scorer
-from adscreen.api import create_app
 from adscreen.cli import app
 from adscreen.config import Settings
 from adscreen.paths import DATA_DIR, MODELS_DIR
-from adscreen.quality import near_duplicate_pairs, repeated_sentences
-from adscreen.redflags import load_flags
 from adscreen.registry import load_model_dir
-from adscreen.sample_ads import LANGUAGES, read_sample_rows, row_problems
+from adscreen.rules.redflags import load_flags
+from adscreen.serve.app import create_app
+from adscreen.training.quality import near_duplicate_pairs, repeated_sentences
+from adscreen.training.sample_ads import LANGUAGES, read_sample_rows, row_problems
 
 RETRAINING_DIR = DATA_DIR / "retraining"
 NEW_ADS = RETRAINING_DIR / "compound_train.jsonl"

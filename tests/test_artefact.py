@@ -21,13 +21,13 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from adscreen import artefact, load_model
-from adscreen.api import create_app
 from adscreen.cli import app
 from adscreen.config import Settings
-from adscreen.corpus import file_sha256
+from adscreen.datafiles import file_sha256
 from adscreen.errors import ModelIntegrityError
 from adscreen.paths import MODELS_DIR
 from adscreen.registry import Registry, load_model_dir
+from adscreen.serve.app import create_app
 
 SHIPPED = Registry(MODELS_DIR).current_path()[0]
 runner = CliRunner()
@@ -145,7 +145,7 @@ def test_the_trust_rule() -> None:
     assert artefact.trusted_type("numpy.float32")
     assert not artefact.trusted_type("numpy.memmap")  # creates files
     assert not artefact.trusted_type("adscreen.registry.Registry")  # adscreen, but not a data class
-    assert not artefact.trusted_type("adscreen.cli.Path")  # an alias of pathlib.Path
+    assert not artefact.trusted_type("adscreen.cli.app.Path")  # an alias of pathlib.Path
     assert not artefact.trusted_type("os.system")
     assert not artefact.trusted_type("adscreen.not_a_module.Thing")
 

@@ -27,7 +27,7 @@ def test_detects_the_language_of_typical_ads(text: str, language: str) -> None:
 
 
 def test_the_sample_ads_are_detected_as_labelled() -> None:
-    from adscreen.sample_ads import read_sample_rows
+    from adscreen.training.sample_ads import read_sample_rows
 
     rows = read_sample_rows()
     wrong = [row["id"] for row in rows if detect_language(row["text"]) != row["language"]]

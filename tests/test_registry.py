@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from adscreen import load_model
-from adscreen.api import create_app
 from adscreen.cli import app
 from adscreen.config import Settings
 from adscreen.errors import ModelIntegrityError, RegistryError
 from adscreen.paths import MODELS_DIR
 from adscreen.registry import MODEL_FILE, Registry, load_model_dir
+from adscreen.serve.app import create_app
 
 runner = CliRunner()
 

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from adscreen.contacts import extract as extract_contacts
 from adscreen.paths import REDFLAGS_DIR
-from adscreen.redflags import load_flags
-from adscreen.sample_ads import read_sample_rows
+from adscreen.rules.contacts import extract as extract_contacts
+from adscreen.rules.redflags import load_flags
 from adscreen.text import MAX_EXPANSION, fold, normalise, tokenise_folded, without_invisible
+from adscreen.training.sample_ads import read_sample_rows
 
 PLAIN = {
     "ru_lure": "Девушки 18-25 на работу хостес в Дубай, от 4000$ в месяц, без опыта. Билеты и жильё за наш "
@@ -337,7 +337,7 @@ def test_the_shipped_models_flag_patterns_work_in_linear_time(scorer) -> None:
 @pytest.mark.slow
 def test_destination_patterns_work_in_linear_time() -> None:
     """The union of every country's patterns, and the search for each country's first place."""
-    from adscreen.guidance import load_guide
+    from adscreen.rules.guidance import load_guide
 
     finder = load_guide()._destination_finder
     assert _slow_units(_scan(finder.union), ADVERSARIAL_UNITS, folded=True) == {}
@@ -346,7 +346,7 @@ def test_destination_patterns_work_in_linear_time() -> None:
 
 @pytest.mark.slow
 def test_contact_patterns_work_in_linear_time() -> None:
-    from adscreen.contacts import default_finder
+    from adscreen.rules.contacts import default_finder
 
     finder = default_finder()
     regexes = {"scanner": finder.scanner}
@@ -392,8 +392,8 @@ def test_linear_patterns_give_the_old_spans(flags, flags_before_linear) -> None:
     changed = []
     for text in _texts_to_compare(flags):
         folded = fold(text)
-        new = [(match.flag.id, match.spans) for match in flags.find_folded(folded)]
-        old = [(match.flag.id, match.spans) for match in flags_before_linear.find_folded(folded)]
+        new = [(match.flag.id, match.spans) for match in flags.scan(folded).matches]
+        old = [(match.flag.id, match.spans) for match in flags_before_linear.scan(folded).matches]
         if new != old:
             changed.append((text, old, new))
     assert changed == []

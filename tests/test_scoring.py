@@ -5,8 +5,7 @@ import pytest
 
 from adscreen import Scorer, score
 from adscreen.errors import InputError, InputTooLarge
-from adscreen.explain import explain
-from adscreen.text import script_language
+from adscreen.text import fold, script_language, tokenise_folded
 
 RUSSIAN_LURE = (
     "Девушки 18-25 лет, приятная внешность! Работа хостес в ночном клубе в Дубае, 3000$ в месяц, "
@@ -99,7 +98,8 @@ def test_terms_either_way_are_shown(scorer: Scorer) -> None:
 
 def test_explanation_flag_weights_are_the_learned_ones(scorer: Scorer) -> None:
     model = scorer.loaded.model
-    explanation = explain(model, RUSSIAN_LURE)
+    folded = fold(RUSSIAN_LURE)
+    explanation = scorer.explainer.explain(tokenise_folded(folded), scorer.flags.fired(folded))
     coefficients = model.pipeline.named_steps["classifier"].coef_[0]
     names = list(model.pipeline.named_steps["features"].get_feature_names_out())
     for flag_id, weight in explanation.flag_weights.items():

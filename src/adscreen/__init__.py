@@ -10,18 +10,30 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from adscreen.guidance import load_guide
+from adscreen.config import MAX_AD_CHARS
+from adscreen.errors import AdscreenError
 from adscreen.paths import MODELS_DIR
-from adscreen.registry import Registry, is_model_name, load_model_dir
-from adscreen.scoring import MAX_AD_CHARS, Scorer
+
+if TYPE_CHECKING:
+    from adscreen.scoring import Scorer
 
 try:
     __version__ = version("adscreen")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0"
 
-__all__ = ["Scorer", "__version__", "load_model", "score"]
+__all__ = ["AdscreenError", "Scorer", "__version__", "load_model", "score"]
+
+
+def __getattr__(name: str) -> object:
+    """``Scorer`` on first use, so that importing a leaf (``adscreen.config``) does not load scikit-learn."""
+    if name == "Scorer":
+        from adscreen.scoring import Scorer
+
+        return Scorer
+    raise AttributeError(f"module 'adscreen' has no attribute {name!r}")
 
 
 def load_model(
@@ -35,6 +47,10 @@ def load_model(
     model file is loaded only after its sha256 and scikit-learn version are verified, and
     loading it runs no code from it (see ``adscreen.artefact``).
     """
+    from adscreen.registry import Registry, is_model_name, load_model_dir
+    from adscreen.rules.guidance import load_guide
+    from adscreen.scoring import Scorer
+
     registry = Registry(Path(models_dir))
     if path is None:
         loaded = registry.load_current()

@@ -10,7 +10,7 @@ so that new fields of ``AdModel`` load without touching this module:
 - what skops trusts by default: builtins, NumPy arrays, SciPy sparse matrices and the
   scikit-learn estimators;
 - classes *defined* in adscreen, scikit-learn, NumPy or SciPy (by the class's own
-  ``__module__``, so an alias such as ``adscreen.cli.Path`` is refused) that hold data and
+  ``__module__``, so an alias such as ``adscreen.cli.main.Path`` is refused) that hold data and
   nothing else: dataclasses, scikit-learn estimators, NumPy scalar and dtype types, SciPy
   sparse containers. Building one stores values; it opens no file and starts nothing.
 

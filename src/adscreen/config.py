@@ -1,24 +1,24 @@
-"""Settings from ``ADSCREEN_*`` environment variables, built at the edges (CLI, ``create_app``) and passed down."""
+"""Settings from ``ADSCREEN_*`` environment variables, built at the edges (CLI, ``create_app``) and passed down,
+and every named default. A leaf: it imports nothing of adscreen but ``paths``, so building settings is cheap."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from platformdirs import user_data_path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from adscreen.feedback import DEFAULT_FEEDBACK_DB
 from adscreen.paths import MODELS_DIR
-from adscreen.scoring import MAX_AD_CHARS
-from adscreen.table_stream import (
-    MAX_DECOMPRESSED_BYTES,
-    MAX_FIELD_CHARS,
-    MAX_LINE_BYTES,
-    MAX_ROW_GROUP_BYTES,
-    ReaderLimits,
-)
 
 MIB = 1024 * 1024
+MAX_AD_CHARS = 20_000  # one ad: ten pages of text; longer is a document, not an ad
+DEFAULT_FEEDBACK_DB = user_data_path("adscreen", appauthor=False) / "feedback.sqlite3"
+# What one table reader may hold (``tables.stream.ReaderLimits``), whatever the file says about itself.
+MAX_LINE_BYTES = 8 * MIB
+MAX_FIELD_CHARS = 8 * MIB
+MAX_ROW_GROUP_BYTES = 512 * MIB
+MAX_DECOMPRESSED_BYTES = 1024 * MIB  # for uploads; score-file reads files of any size
 SCORE_SECONDS = 10.0  # one ad, waiting and scoring: a typical ad takes milliseconds
 REQUEST_SECONDS = 120.0  # a whole batch or uploaded file
 SHUTDOWN_SECONDS = 5.0  # after SIGTERM, for requests in flight and the scoring processes
@@ -79,13 +79,3 @@ class Settings(BaseSettings):
     feedback_max_bytes: int = Field(
         default=FEEDBACK_MAX_BYTES, gt=0, description="size of the corrections database over which new ones get 507"
     )
-
-    def reader_limits(self, uploaded: bool = False) -> ReaderLimits:
-        """What a table reader may hold: the same line, cell and row-group caps for uploads and score-file;
-        only an upload is also capped in the bytes it unpacks to (a dump on the analyst's own disk may be large)."""
-        return ReaderLimits(
-            max_line_bytes=self.max_line_bytes,
-            max_field_chars=self.max_field_chars,
-            max_row_group_bytes=self.max_row_group_bytes,
-            max_decompressed_bytes=self.max_decompressed_bytes if uploaded else None,
-        )

@@ -1,7 +1,9 @@
-"""Reading the project's YAML data files, with one clear RuleConfigError naming the file and the field."""
+"""Reading files: the project's YAML data files, with one clear RuleConfigError naming the file and the field,
+and the sha256 that pins a data or model file."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import TypeVar
 
@@ -28,3 +30,12 @@ def validated(path: Path, schema: type[Model], raw: object) -> Model:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise RuleConfigError(f"{path}: {where}: {first['msg']}") from None
+
+
+def file_sha256(path: Path) -> str:
+    """The file's sha256, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -5,6 +5,7 @@ the CLI maps it to exit code 2 with one line, the API and the form to ``http_sta
     ├── InputError            an ad or request that cannot be scored (empty, not text)
     │   └── InputTooLarge     an ad, batch or upload over its size limit
     ├── DataFormatError       a labelled or batch file that cannot be read as promised
+    │   └── NoTextColumn      a file without the column that holds the ads (each edge says how to name it)
     ├── ModelIntegrityError   a model file that is missing, tampered with or built by other library versions
     ├── RegistryError         a registry operation that cannot be carried out (unknown name, nothing to roll back)
     ├── RuleConfigError       a red-flag, hotline or UI data file that does not validate (a server fault: 500)
@@ -34,6 +35,10 @@ class InputTooLarge(InputError):
 
 class DataFormatError(AdscreenError, ValueError):
     """A data file that cannot be read as promised (names the file, and the row and column where known)."""
+
+
+class NoTextColumn(DataFormatError):
+    """A file of ads without a ``text`` column (or the one named): the CLI and the API each add how to name it."""
 
 
 class ModelIntegrityError(AdscreenError):

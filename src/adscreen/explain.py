@@ -21,7 +21,7 @@ import numpy as np
 from adscreen.ad_vector import AdVector, AdVectorizer, Span
 from adscreen.features import FLAG_PREFIX
 from adscreen.model import AdModel
-from adscreen.text import MappedText, fold, tokenise_folded
+from adscreen.text import MappedText
 
 TOP_RAISING = 6
 TOP_LOWERING = 4
@@ -138,10 +138,3 @@ class Explainer:
                 for _ in range(repeats[word]):
                     weight += share
                 term_weight[key] = weight
-
-
-def explain(model: AdModel, text: str) -> Explanation:
-    """The explanation of one ad (indexes the model first: to explain many ads, keep one ``Explainer``)."""
-    folded = fold(text)
-    fired = model.pipeline.named_steps["prepare"].flags.fired(folded)
-    return Explainer(model).explain(tokenise_folded(folded), fired)

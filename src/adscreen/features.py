@@ -19,7 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from adscreen.datafiles import read_yaml
 from adscreen.paths import DATA_DIR
-from adscreen.redflags import FlagSet, FlagSpec, build_flag
+from adscreen.rules.redflags import FlagSet, FlagSpec, build_flag
 from adscreen.text import fold, tokenise_folded
 
 NORMALISED = "normalised"
@@ -35,6 +35,20 @@ def function_words(path: Path = FUNCTION_WORDS_FILE) -> list[str]:
     """The words the word features skip (see the file's comment), all languages together, sorted."""
     lists = read_yaml(path)
     return sorted({str(word) for words in lists.values() for word in words})
+
+
+# Fields a model file may hold from an older flag schema, with the value that made them do nothing.
+_RETIRED_SPEC_FIELDS = {"also_when_none_of": []}
+
+
+def _current_spec(spec: dict) -> dict:
+    """A flag spec stored in a model file, in today's schema: a retired field is dropped when it did nothing,
+    so older model files keep loading; one that did something cannot be honoured and fails validation."""
+    return {
+        key: value
+        for key, value in spec.items()
+        if not (key in _RETIRED_SPEC_FIELDS and value == _RETIRED_SPEC_FIELDS[key])
+    }
 
 
 class AdPreprocessor(TransformerMixin, BaseEstimator):
@@ -54,7 +68,9 @@ class AdPreprocessor(TransformerMixin, BaseEstimator):
     @property
     def flags(self) -> FlagSet:
         if getattr(self, "_flags", None) is None:
-            self._flags = FlagSet(tuple(build_flag(FlagSpec.model_validate(spec), "model") for spec in self.flag_specs))
+            self._flags = FlagSet(
+                tuple(build_flag(FlagSpec.model_validate(_current_spec(spec)), "model") for spec in self.flag_specs)
+            )
         return self._flags
 
     def __getstate__(self) -> dict:

@@ -29,7 +29,7 @@ import sklearn
 import skops
 
 from adscreen import artefact
-from adscreen.corpus import file_sha256
+from adscreen.datafiles import file_sha256
 from adscreen.errors import ModelIntegrityError, RegistryError
 from adscreen.model import AdModel
 from adscreen.paths import MODELS_DIR

@@ -10,19 +10,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from adscreen.contacts import extract as extract_contacts
+from adscreen.config import MAX_AD_CHARS
 from adscreen.errors import InputError, InputTooLarge
 from adscreen.explain import Explainer
-from adscreen.guidance import Guide
-from adscreen.indicators import default_indicators
 from adscreen.language import detect_language
 from adscreen.localized import UI_LANGUAGES
-from adscreen.redflags import FlagMatch
 from adscreen.registry import LoadedModel
-from adscreen.text import fold, tokenise_folded
+from adscreen.rules.contacts import extract as extract_contacts
+from adscreen.rules.guidance import Guide
+from adscreen.rules.indicators import default_indicators
+from adscreen.rules.redflags import FlagMatch
+from adscreen.text import NOT_UTF8, fold, tokenise_folded, undecodable
 
-MAX_AD_CHARS = 20_000
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
@@ -37,6 +38,17 @@ def check_text(text: object, max_chars: int = MAX_AD_CHARS) -> str:
     return text
 
 
+def text_problem(value: object, max_chars: int = MAX_AD_CHARS) -> str | None:
+    """Why a table cell cannot be scored as an ad, or None when it can: the one check every command applies."""
+    if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
+        return "no text (the cell is empty)"
+    try:
+        text = check_text(value, max_chars)
+    except InputError as error:
+        return str(error)
+    return NOT_UTF8 if undecodable(text) else None
+
+
 @dataclass(frozen=True)
 class BatchScores:
     """Scores of many ads at once: no explanations, one vectorised pass."""
@@ -44,7 +56,8 @@ class BatchScores:
     risks: np.ndarray
     bands: list[str]
     labels: list[str]
-    red_flags: list[list[str]]
+    red_flags: list[list[str]]  # the ids of the flags that raise the risk
+    indicators: list[int]  # trafficking indicators among every flag that fired, as ``score`` counts them
 
 
 class Scorer:
@@ -119,13 +132,15 @@ class Scorer:
         decisions = model.decisions_of(prepared)
         risks = model.calibrate(decisions, model.offsets_of(texts))
         flag_columns = prepared.iloc[:, 1:].to_numpy()
-        ids = [flag.id for flag in self.flags.flags]
-        red_flags = [[ids[i] for i in np.flatnonzero(row) if self._raising[i]] for row in flag_columns]
+        ids = self.flags.ids
+        fired = [np.flatnonzero(row) for row in flag_columns]
+        indicators = default_indicators()
         return BatchScores(
             risks=risks,
             bands=[model.bands.of(float(risk)) for risk in risks],
             labels=[model.label(float(risk)) for risk in risks],
-            red_flags=red_flags,
+            red_flags=[[ids[i] for i in row if self._raising[i]] for row in fired],
+            indicators=[indicators.count(ids[i] for i in row).count for row in fired],
         )
 
 

@@ -368,3 +368,17 @@ def script_language(text: str) -> str:
             return "be" if letters & _BELARUSIAN_VOWELS else "uk"
         return "ru"
     return "pl" if letters & _POLISH_ONLY else "en"
+
+
+NOT_UTF8 = "the text is not valid UTF-8 (the file has bytes in another encoding here)"
+
+
+def undecodable(value: object) -> bool:
+    """A text cell holding bytes that were not UTF-8 (the reader keeps them as surrogate escapes)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

@@ -1,0 +1,412 @@
+"""Scoring files of ads: streaming, lossless and in order, on local worker processes or on Dask.
+
+Every input row comes out, in input order, with all its columns plus ``risk``, ``band``,
+``label``, ``red_flags``, ``indicators`` (how many ILO indicators the ad shows),
+``contacts`` and ``error``. A row that cannot be scored (no text, not text, too long,
+bytes that are not UTF-8, a damaged line) keeps its place with ``error`` filled. Only a
+file that cannot be read at all stops the run.
+
+Both engines score a chunk with the same ``score_chunk`` and write with the same
+``TableWriter``; they differ only in who reads the rows and where chunks are scored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import accumulate, chain, islice
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import pyarrow as pa
+
+from adscreen.config import MAX_AD_CHARS
+from adscreen.errors import AdscreenError, DataFormatError, InputError, NoTextColumn
+from adscreen.registry import load_model_dir
+from adscreen.rules.contacts import contact_keys, default_finder
+from adscreen.rules.guidance import load_guide
+from adscreen.scoring import Scorer, text_problem
+from adscreen.tables.ad_text import ad_texts
+from adscreen.tables.formats import table_format
+from adscreen.tables.stream import (
+    DEFAULT_LIMITS,
+    Part,
+    ReaderLimits,
+    TableLayout,
+    TableWriter,
+    compressed,
+    empty_frame,
+    iter_chunks,
+    missing,
+    plan_parts,
+    read_layout,
+    read_part,
+)
+
+Engine = Literal["local", "dask"]
+RESULT_COLUMNS = ("risk", "band", "label", "red_flags", "indicators", "contacts", "error")
+EXPLANATION_COLUMN = "explanation"
+DEFAULT_CHUNK_SIZE = 2_000
+ERROR_EXAMPLES = 5
+RISK_DECIMALS = 4  # as in the single-ad result
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How to read the input and what to add to each row."""
+
+    text_column: str | None = None  # default: "text", or the EMSCAD fields joined when the file has them
+    id_column: str | None = None  # names rows in the summary's error examples
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    workers: int = 1
+    explain: bool = False
+    csv_escape: bool = True
+    country: str | None = None  # reads national-format phone numbers as this country's
+    max_chars: int = MAX_AD_CHARS
+
+
+@dataclass
+class BatchSummary:
+    """What a run did, for the closing line and the API's response headers."""
+
+    rows: int = 0
+    scored: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    error_examples: list[str] = field(default_factory=list)
+    replaced_columns: list[str] = field(default_factory=list)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def add(self, scored: pd.DataFrame, names: Sequence[object]) -> None:
+        errors = scored["error"]
+        self.rows += len(scored)
+        failed = errors.notna()
+        self.errors += int(failed.sum())
+        self.scored += int((~failed).sum())
+        for name, message in zip(names, errors, strict=True):
+            if len(self.error_examples) >= ERROR_EXAMPLES:
+                break
+            if not missing(message):
+                self.error_examples.append(f"{name}: {message}")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after each chunk is written: rows so far and input consumed (in the layout's unit)."""
+
+    rows: int
+    position: int
+    size: int
+    unit: str
+
+
+ProgressCallback = Callable[[Progress], None]
+# Scores one chunk's texts (with their parse problems) somewhere else: the served app's scoring processes.
+ChunkScorer = Callable[[list[object], list["str | None"]], pd.DataFrame]
+
+
+def result_schema(explain: bool) -> pa.Schema:
+    """The columns scoring adds, with their types (Parquet keeps ``red_flags`` as a list)."""
+    fields = [
+        pa.field("risk", pa.float64()),
+        pa.field("band", pa.string()),
+        pa.field("label", pa.string()),
+        pa.field("red_flags", pa.list_(pa.string())),
+        pa.field("indicators", pa.int64()),
+        pa.field("contacts", pa.list_(pa.string())),
+        pa.field("error", pa.string()),
+    ]
+    if explain:
+        fields.append(pa.field(EXPLANATION_COLUMN, pa.string()))
+    return pa.schema(fields)
+
+
+# --- Scoring one chunk: pure, the same for both engines and the API. ---
+
+
+def score_chunk(
+    scorer: Scorer, texts: Sequence[object], problems: Sequence[str | None], options: BatchOptions
+) -> pd.DataFrame:
+    """The result columns for one chunk: one vectorised pass over the rows that can be scored."""
+    errors = [problem or text_problem(text, options.max_chars) for text, problem in zip(texts, problems, strict=True)]
+    valid = [index for index, error in enumerate(errors) if error is None]
+    risks: list[float | None] = [None] * len(texts)
+    bands: list[str | None] = [None] * len(texts)
+    labels: list[str | None] = [None] * len(texts)
+    red_flags: list[list[str] | None] = [None] * len(texts)
+    indicators: list[int | None] = [None] * len(texts)
+    contacts: list[list[str] | None] = [None] * len(texts)
+    if valid:
+        valid_texts: list[str] = [texts[index] for index in valid]  # type: ignore[misc]
+        scores = scorer.score_many(valid_texts)
+        finder = default_finder()
+        for position, index in enumerate(valid):
+            risks[index] = round(float(scores.risks[position]), RISK_DECIMALS)
+            bands[index] = scores.bands[position]
+            labels[index] = scores.labels[position]
+            red_flags[index] = scores.red_flags[position]
+            indicators[index] = scores.indicators[position]
+            contacts[index] = contact_keys(finder.extract(valid_texts[position], options.country))
+    columns: dict[str, list] = {
+        "risk": risks,
+        "band": bands,
+        "label": labels,
+        "red_flags": red_flags,
+        "indicators": indicators,
+        "contacts": contacts,
+        "error": errors,
+    }
+    if options.explain:
+        columns[EXPLANATION_COLUMN] = [None if errors[i] else _explanation(scorer, texts[i]) for i in range(len(texts))]
+    return pd.DataFrame(columns).astype({"risk": "float64", "indicators": "Int64"})
+
+
+def _explanation(scorer: Scorer, text: object) -> str:
+    result = scorer.score(text)
+    evidence = {
+        "red_flags": [{"id": flag["id"], "spans": flag["spans"]} for flag in result["red_flags"]],
+        "risk_lowering": [flag["id"] for flag in result["risk_lowering"]],
+        "top_terms": [{"term": term["term"], "weight": term["weight"]} for term in result["top_terms"]],
+        "language": result["language"],
+    }
+    return json.dumps(evidence, ensure_ascii=False)
+
+
+def with_scores(frame: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """The input rows with the result columns (replacing any of the same name, e.g. when re-scoring)."""
+    kept = frame.drop(columns=[name for name in scores.columns if name in frame.columns])
+    return pd.concat([kept.reset_index(drop=True), scores.reset_index(drop=True)], axis=1)
+
+
+# --- Resolving the input. ---
+
+
+def resolve_text_column(layout: TableLayout, requested: str | None, path: Path) -> str | None:
+    """The column that holds the ad, None for the EMSCAD fields, or a DataFormatError naming the columns."""
+    shown = ", ".join(layout.columns[:20]) or "none"
+    if requested is not None:
+        if requested not in layout.columns:
+            raise DataFormatError(f"{path}: no column {requested!r}; the columns are: {shown}")
+        return requested
+    if "text" in layout.columns:
+        return "text"
+    if {"title", "description"} <= set(layout.columns):
+        return None
+    raise NoTextColumn(f"{path}: no 'text' column; say which column holds the ad's text (columns: {shown})")
+
+
+def _check_paths(source: Path, target: Path) -> None:
+    table_format(target)
+    if source.resolve() == target.resolve():
+        raise InputError(f"{target}: the output would overwrite the input; choose another file")
+
+
+# --- The local engine. ---
+
+
+@lru_cache(maxsize=2)
+def _worker_scorer(model_dir: str, sha256: str | None, max_chars: int) -> Scorer:
+    """One verified model per worker process, loaded on its first chunk."""
+    return Scorer(load_model_dir(Path(model_dir), sha256), load_guide(), max_chars)
+
+
+def _score_in_worker(
+    model: tuple[str, str | None], texts: list[object], problems: list[str | None], options: BatchOptions
+) -> pd.DataFrame:
+    return score_chunk(_worker_scorer(*model, options.max_chars), texts, problems, options)
+
+
+def _model_ref(scorer: Scorer) -> tuple[str, str | None]:
+    return str(scorer.loaded.path), scorer.loaded.metadata.get("model_sha256")
+
+
+def score_file(
+    source: Path,
+    target: Path,
+    scorer: Scorer,
+    options: BatchOptions = BatchOptions(),
+    engine: Engine = "local",
+    scheduler: str | None = None,
+    on_progress: ProgressCallback | None = None,
+    limits: ReaderLimits = DEFAULT_LIMITS,
+    chunk_scorer: ChunkScorer | None = None,
+    on_chunk: Callable[[list[object], pd.DataFrame, pd.DataFrame], None] | None = None,
+) -> BatchSummary:
+    """Score every row of ``source`` into ``target`` and say what happened.
+
+    ``limits`` bound what the reader holds (a file over them is refused with InputTooLarge);
+    ``chunk_scorer``, when given, scores each chunk in place of the local engine's own processes;
+    ``on_chunk`` sees each chunk's ad texts, rows and scores in order, as written (``score-file --campaigns``
+    groups from them instead of reading its output again).
+    """
+    _check_paths(source, target)
+    layout = read_layout(source, limits)
+    text_column = resolve_text_column(layout, options.text_column, source)
+    if options.id_column is not None and options.id_column not in layout.columns:
+        raise DataFormatError(f"{source}: no id column {options.id_column!r}")
+    summary = BatchSummary(replaced_columns=[name for name in RESULT_COLUMNS if name in layout.columns])
+    started = time.perf_counter()
+    chunks = (
+        _dask_chunks(source, layout, text_column, scorer, options, scheduler)
+        if engine == "dask"
+        else _local_chunks(source, layout, text_column, scorer, options, chunk_scorer)
+    )
+    with TableWriter(target, layout, result_schema(options.explain), options.csv_escape) as writer:
+        for frame, scores, position in chunks:
+            first = summary.rows
+            names = (
+                frame[options.id_column].tolist()
+                if options.id_column
+                else [f"row {first + i + 1}" for i in range(len(frame))]
+            )
+            summary.add(scores, names)
+            writer.write(with_scores(frame, scores))
+            if on_chunk is not None:
+                on_chunk(ad_texts(frame, text_column), frame, scores)
+            if on_progress is not None:
+                on_progress(Progress(summary.rows, position, layout.size, layout.unit))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+ScoredChunk = tuple[pd.DataFrame, pd.DataFrame, int]
+
+
+def _local_chunks(
+    source: Path,
+    layout: TableLayout,
+    text_column: str | None,
+    scorer: Scorer,
+    options: BatchOptions,
+    chunk_scorer: ChunkScorer | None = None,
+) -> Iterator[ScoredChunk]:
+    """Chunks scored in order: in this process, or on worker processes with a bounded queue ahead."""
+    raw_column = text_column or "description"
+    chunks = iter_chunks(source, layout, options.chunk_size, raw_column)
+    if chunk_scorer is not None:
+        for chunk in chunks:
+            yield chunk.frame, chunk_scorer(ad_texts(chunk.frame, text_column), chunk.problems), chunk.position
+        return
+    ahead = list(islice(chunks, 2))
+    if options.workers <= 1 or len(ahead) < 2:  # one chunk is not worth starting processes for
+        for chunk in chain(ahead, chunks):
+            scores = score_chunk(scorer, ad_texts(chunk.frame, text_column), chunk.problems, options)
+            yield chunk.frame, scores, chunk.position
+        return
+    chunks = chain(ahead, chunks)
+    model = _model_ref(scorer)
+    # spawn: a fresh interpreter per worker, safe beside the progress bar's thread
+    with ProcessPoolExecutor(options.workers, mp_context=get_context("spawn")) as pool:
+        pending: deque[tuple[Future, object, int]] = deque()
+        for chunk in chunks:
+            texts = ad_texts(chunk.frame, text_column)
+            pending.append(
+                (pool.submit(_score_in_worker, model, texts, chunk.problems, options), chunk.frame, chunk.position)
+            )
+            if len(pending) >= 2 * options.workers:  # memory stays bounded however big the file
+                future, frame, position = pending.popleft()
+                yield frame, future.result(), position  # type: ignore[misc]
+        while pending:
+            future, frame, position = pending.popleft()
+            yield frame, future.result(), position  # type: ignore[misc]
+
+
+# --- The Dask engine. ---
+
+PROBLEM_COLUMN = "__adscreen_problem__"  # carries a row's parse problem from reading to scoring
+
+
+def read_partition(source: str, layout: TableLayout, part: Part, raw_column: str) -> pd.DataFrame:
+    """One part of the input as a Dask partition, its parse problems in a column of their own."""
+    chunk = read_part(Path(source), layout, part, raw_column)
+    return chunk.frame.assign(**{PROBLEM_COLUMN: pd.Series(chunk.problems, index=chunk.frame.index, dtype=object)})
+
+
+def score_partition(
+    frame: pd.DataFrame, model: tuple[str, str | None], text_column: str | None, options: BatchOptions
+) -> pd.DataFrame:
+    """One Dask partition with its scores: the same chunk scoring as the local engine."""
+    problems = frame[PROBLEM_COLUMN].tolist()
+    frame = frame.drop(columns=[PROBLEM_COLUMN]).reset_index(drop=True)
+    scorer = _worker_scorer(*model, options.max_chars)
+    return with_scores(frame, score_chunk(scorer, ad_texts(frame, text_column), problems, options))
+
+
+def _dask_chunks(
+    source: Path,
+    layout: TableLayout,
+    text_column: str | None,
+    scorer: Scorer,
+    options: BatchOptions,
+    scheduler: str | None,
+) -> Iterator[ScoredChunk]:
+    """The input read as a Dask dataframe (cut at record boundaries) and scored with ``map_partitions``.
+
+    Partitions come back in order, at most two per worker ahead of the writer, on a local
+    cluster unless ``scheduler`` names one (whose workers must see the same files).
+    """
+    try:
+        import dask
+        import dask.dataframe as dd
+        from dask import delayed
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise AdscreenError("the Dask engine needs the dask extra: pip install 'adscreen[dask]'") from None
+    if compressed(source) and layout.kind != "parquet":
+        plan_parts(source, layout, options.chunk_size)  # raises the clear error
+    raw_column = text_column or "description"
+    empty = empty_frame(layout).assign(**{PROBLEM_COLUMN: pd.Series([], dtype=object)})
+    parts = plan_parts(source, layout, options.chunk_size)
+    # progress after each part: bytes up to the next part's start, or rows so far for Parquet
+    ends = [part.start for part in parts[1:]] + [layout.size]
+    if layout.kind == "parquet":
+        ends = list(accumulate(part.rows for part in parts))
+    # Cells stay Python objects, as in the local engine: Arrow strings would refuse bytes that are not UTF-8.
+    with dask.config.set({"dataframe.convert-string": False}):
+        reads = [delayed(read_partition)(str(source), layout, part, raw_column) for part in parts]
+        frames = dd.from_delayed(reads, meta=empty, verify_meta=False)
+        meta = score_partition(empty, _model_ref(scorer), text_column, options)
+        scored = frames.map_partitions(score_partition, _model_ref(scorer), text_column, options, meta=meta)
+    cluster = None
+    try:
+        if scheduler is None:
+            workers = max(options.workers, 1)
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster if cluster is not None else scheduler)
+    except OSError as error:
+        raise AdscreenError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+    try:
+        window = 2 * max(len(client.scheduler_info().get("workers", {})), 1)
+        pending: deque[tuple[Future, int]] = deque()
+        for partition, end in zip(scored.to_delayed(), ends, strict=True):
+            pending.append((client.compute(partition), end))
+            if len(pending) >= window:
+                yield _split(*pending.popleft())
+        while pending:
+            yield _split(*pending.popleft())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _split(future: Future, position: int) -> ScoredChunk:
+    scored = future.result()
+    names = [name for name in scored.columns if name in RESULT_COLUMNS or name == EXPLANATION_COLUMN]
+    return scored.drop(columns=names), scored[names], position
+
+
+def default_workers() -> int:
+    """Every core this process may use: tokenising is single-threaded Python, so processes, not threads."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

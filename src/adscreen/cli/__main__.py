@@ -1,0 +1,5 @@
+"""``python -m adscreen.cli``: the same command as ``adscreen``."""
+
+from adscreen.cli import app
+
+app()

@@ -1,0 +1,190 @@
+"""Red flags: rule-based, multilingual recognizers built from ``data/redflags/*.yaml``.
+
+One YAML file per flag. Its patterns are regular expressions over the *folded*
+text (``adscreen.text.fold``: lower case, look-alike letters unified, Polish
+diacritics and ``ё`` folded, spaced-out words closed up), so one pattern covers
+the tricks. Each match carries its character spans in the text as submitted.
+Files are validated on load; a bad regex names its file and pattern.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from adscreen.datafiles import read_yaml, validated
+from adscreen.errors import RuleConfigError
+from adscreen.localized import Localized
+from adscreen.paths import REDFLAGS_DIR
+from adscreen.rules.regex_union import compile_patterns
+from adscreen.text import MappedText, fold, fold_pattern, lower_pattern
+
+LANGUAGES = ("ru", "be", "uk", "pl", "en")
+
+
+class Examples(BaseModel):
+    """Ads that must and must not trigger the flag; the test suite runs them."""
+
+    model_config = ConfigDict(extra="forbid")
+    match: list[str] = Field(min_length=1)
+    no_match: list[str] = Field(min_length=1)
+
+
+class FlagSpec(BaseModel):
+    """The declarative spec of one flag, as written in its YAML file."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[A-Z][A-Z_]+$")
+    effect: Literal["raises", "lowers"]
+    severity: Literal["low", "medium", "high"]
+    indicator: bool = False
+    title: Localized
+    why: Localized
+    patterns: dict[Literal["ru", "be", "uk", "pl", "en"], list[str]]
+    examples: dict[Literal["ru", "be", "uk", "pl", "en"], Examples]
+    # The flag also fires, with no words to point at, when none of these flags fire
+    # (no company name, licence or company e-mail: "no employer identity").
+
+    @field_validator("patterns")
+    @classmethod
+    def _every_language(cls, patterns: dict[str, list[str]]) -> dict[str, list[str]]:
+        missing = [language for language in LANGUAGES if not patterns.get(language)]
+        if missing:
+            raise ValueError(f"no patterns for {missing}")
+        return patterns
+
+
+@dataclass(frozen=True)
+class FlagMatch:
+    """One flag found in one ad: which flag, and where (spans into the submitted text)."""
+
+    flag: RedFlag
+    spans: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """A recognizer built from one spec: all its patterns compiled into one regex."""
+
+    spec: FlagSpec
+    source: str
+    regex: re.Pattern[str]
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+@dataclass(frozen=True)
+class FlagScan:
+    """The flags of one ad: those that fire, with spans, and the model's 0/1 indicators in the order of ``ids``."""
+
+    matches: list[FlagMatch]
+    fired: list[bool]
+
+
+def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def build_flag(spec: FlagSpec, source: str) -> RedFlag:
+    """Compile a spec, naming the file and pattern of any bad regex."""
+    patterns = []
+    for language, language_patterns in spec.patterns.items():
+        for pattern in language_patterns:
+            folded = lower_pattern(fold_pattern(pattern))
+            try:
+                re.compile(folded)
+            except re.error as error:
+                raise RuleConfigError(f"{source}: flag {spec.id}, {language} pattern {pattern!r}: {error}") from None
+            patterns.append(folded)
+    return RedFlag(spec, source, compile_patterns(patterns))
+
+
+_FRAGMENT = re.compile(r"<<([A-Z0-9_]+)>>")
+FRAGMENTS_FILE = "_fragments.yaml"
+
+
+def expand_fragments(pattern: str, fragments: dict[str, str], source: str, depth: int = 0) -> str:
+    """Replace ``<<NAME>>`` by the named fragment (fragments may use earlier ones)."""
+    if depth > 10:
+        raise RuleConfigError(f"{source}: fragments nest too deeply (a fragment that uses itself?)")
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in fragments:
+            raise RuleConfigError(f"{source}: unknown fragment <<{name}>> (define it in {FRAGMENTS_FILE})")
+        return expand_fragments(fragments[name], fragments, source, depth + 1)
+
+    return _FRAGMENT.sub(replace, pattern)
+
+
+def load_flag_file(path: Path, fragments: dict[str, str] | None = None) -> RedFlag:
+    raw = read_yaml(path)
+    if isinstance(raw, dict) and isinstance(raw.get("patterns"), dict):
+        raw["patterns"] = {
+            language: [expand_fragments(str(p), fragments or {}, str(path)) for p in (patterns or [])]
+            for language, patterns in raw["patterns"].items()
+        }
+    spec = validated(path, FlagSpec, raw)
+    if spec.id != path.stem:
+        raise RuleConfigError(f"{path}: id {spec.id} does not match the file name")
+    return build_flag(spec, str(path))
+
+
+@dataclass(frozen=True)
+class FlagSet:
+    """All red flags, loaded once; finding them is a pure function of the text."""
+
+    flags: tuple[RedFlag, ...]
+
+    @cached_property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(flag.id for flag in self.flags)
+
+    def scan(self, folded: MappedText) -> FlagScan:
+        """Every flag that fires in an already folded ad, with its spans, and the model's indicators: one pass."""
+        spanned: dict[str, object] = {}
+        searched: dict[str, object] = {}
+        for flag in self.flags:
+            matches = list(flag.regex.finditer(folded.text))
+            searched[flag.id] = True if matches else None  # what ``fired`` finds with ``search``
+            spans = [folded.original_span(m.start(), m.end()) for m in matches if m.end() > m.start()]
+            spanned[flag.id] = tuple(_merge(spans)) if spans else None
+        return FlagScan(
+            [FlagMatch(flag, spans) for flag in self.flags if (spans := spanned[flag.id]) is not None],
+            [searched[flag_id] is not None for flag_id in self.ids],
+        )
+
+    def find(self, text: str) -> list[FlagMatch]:
+        """Every flag that fires in the ad, in the order of ``ids``."""
+        return self.scan(fold(text)).matches
+
+    def fired(self, folded: MappedText) -> list[bool]:
+        """Whether each flag fires, in the order of ``ids``: the model's features, so no spans."""
+        return [flag.regex.search(folded.text) is not None for flag in self.flags]
+
+
+def load_flags(directory: Path = REDFLAGS_DIR) -> FlagSet:
+    """Every ``*.yaml`` in the directory but the fragments file, sorted by file name."""
+    fragments_path = directory / FRAGMENTS_FILE
+    fragments = read_yaml(fragments_path) if fragments_path.exists() else {}
+    if not isinstance(fragments, dict):
+        raise RuleConfigError(f"{fragments_path}: must map fragment names to regex strings")
+    fragments = {str(name): str(value) for name, value in fragments.items()}
+    paths = sorted(path for path in directory.glob("*.yaml") if path.name != FRAGMENTS_FILE)
+    if not paths:
+        raise RuleConfigError(f"{directory}: no red-flag files (*.yaml)")
+    return FlagSet(tuple(load_flag_file(path, fragments) for path in paths))

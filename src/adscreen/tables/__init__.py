@@ -1,0 +1,1 @@
+"""Tables: the file formats analysts bring (CSV, JSONL, Parquet, gzip), read lossless and in chunks, and written back."""

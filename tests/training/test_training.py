@@ -1,0 +1,88 @@
+"""Training from files: metadata that records what was done, reproducible models, honest metrics."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from adscreen.errors import DataFormatError, InputError
+from adscreen.registry import load_model_dir
+from adscreen.training.corpus import read_labelled
+from adscreen.training.fit import threshold_at_false_alarm_rate
+from adscreen.training.runs import evaluate, train_to_folder
+
+
+def test_metadata_records_data_versions_metrics_and_hash(small_model: Path, small_labelled_file: Path) -> None:
+    metadata = json.loads((small_model / "metadata.json").read_text())
+    assert metadata["name"] == "small"
+    assert metadata["data"]["files"][0]["path"] == str(small_labelled_file)
+    assert len(metadata["data"]["files"][0]["sha256"]) == 64
+    assert metadata["libraries"]["scikit-learn"]
+    assert 0 < metadata["threshold"] < 1
+    assert metadata["bands"]["low"] <= metadata["threshold"] <= metadata["bands"]["high"]
+    for split in ("cross_validation", "test"):
+        for key in ("pr_auc", "roc_auc", "precision", "recall", "f1"):
+            assert 0 <= metadata["metrics"][split]["overall"][key] <= 1
+        assert set(metadata["metrics"][split]["per_language"]) <= {"ru", "be", "uk", "pl", "en"}
+    assert len(metadata["model_sha256"]) == 64
+
+
+def test_the_model_separates_lures_from_legitimate_ads(small_model: Path) -> None:
+    metadata = json.loads((small_model / "metadata.json").read_text())
+    assert metadata["metrics"]["cross_validation"]["overall"]["pr_auc"] > 0.8
+
+
+def test_training_is_reproducible(small_model: Path, small_labelled_file: Path, tmp_path: Path) -> None:
+    again = train_to_folder([small_labelled_file], tmp_path / "again", say=lambda line: None)
+    first = json.loads((small_model / "metadata.json").read_text())
+    assert again["metrics"] == first["metrics"]
+    assert again["threshold"] == first["threshold"]
+
+
+def test_evaluate_measures_at_the_stored_threshold(small_model: Path, small_labelled_file: Path) -> None:
+    report = evaluate(load_model_dir(small_model), [small_labelled_file])
+    assert report["threshold"] == load_model_dir(small_model).model.threshold
+    assert report["metrics"]["overall"]["n"] > 100
+
+
+def test_evaluate_reports_the_share_of_legitimate_ads_flagged(small_model: Path, small_labelled_file: Path) -> None:
+    loaded = load_model_dir(small_model)
+    frame = read_labelled([small_labelled_file]).frame
+    legitimate = frame.loc[frame["label"] == 0, "text"]
+    flagged = np.asarray(loaded.model.risk(list(legitimate))) >= loaded.model.threshold
+    assert evaluate(loaded, [small_labelled_file])["false_positive_rate"] == round(flagged.mean(), 4)
+
+
+@pytest.mark.parametrize(
+    ("rate", "threshold"),
+    [(1.0, 0.1), (0.5, 0.5), (0.25, 0.7), (0.0, 0.95)],
+    ids=["every-ad", "half", "one-in-four", "none"],
+)
+def test_threshold_at_a_false_alarm_rate_is_the_lowest_cut_within_it(rate: float, threshold: float) -> None:
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    risks = np.array([0.1, 0.2, 0.6, 0.9, 0.5, 0.7, 0.8, 0.95])
+    assert threshold_at_false_alarm_rate(labels, risks, np.ones(8), rate) == threshold
+
+
+def test_threshold_at_a_false_alarm_rate_counts_weights_and_can_flag_nothing() -> None:
+    labels, risks = np.array([0, 0, 1]), np.array([0.3, 0.8, 0.6])
+    assert threshold_at_false_alarm_rate(labels, risks, np.array([3.0, 1.0, 1.0]), 0.25) == 0.6
+    assert threshold_at_false_alarm_rate(labels, risks, np.array([1.0, 3.0, 1.0]), 0.25) == 1.0
+
+
+def test_one_label_only_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "one.csv"
+    data.write_text("text,label\nfirst ad,1\nsecond ad,1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="both labels"):
+        train_to_folder([data], tmp_path / "model", say=lambda line: None)
+
+
+def test_bad_model_name_is_refused(small_labelled_file: Path, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="model name"):
+        train_to_folder([small_labelled_file], tmp_path / "bad name!", say=lambda line: None)
+
+
+def test_missing_data_file_is_a_data_error(tmp_path: Path) -> None:
+    with pytest.raises(DataFormatError, match="no such file"):
+        train_to_folder([tmp_path / "nope.csv"], tmp_path / "model", say=lambda line: None)
