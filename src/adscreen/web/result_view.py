@@ -45,6 +45,7 @@ class FirstScreen:
     percent: int
     very_high: bool
     signs: tuple[str, ...]
+    lowering: tuple[str, ...]
     indicators: Mapping[str, int]
     calls: tuple[CallButton, ...]
 
@@ -125,13 +126,15 @@ def ad_language(code: str, languages: Collection[str]) -> str:
 def first_screen(result: dict, country_names: Mapping[str, str]) -> FirstScreen:
     """The answer a person sees first: band, honest percent, strongest signs, indicators, call buttons.
 
-    ``red_flags`` come strongest first (by severity, then by the model's weight for them).
+    ``red_flags`` and ``risk_lowering`` come strongest first (by severity, then by the model's weight);
+    the signs that lower the risk are what explains a low band.
     """
     return FirstScreen(
         band=result["band"],
         percent=shown_percent(result["risk"]),
         very_high=result["band"] == "high" and result["risk"] >= VERY_HIGH_RISK,
         signs=tuple(flag["title"] for flag in result["red_flags"][:SIGNS_ON_FIRST_SCREEN]),
+        lowering=tuple(flag["title"] for flag in result.get("risk_lowering", [])[:SIGNS_ON_FIRST_SCREEN]),
         indicators=result["indicators"],
         calls=call_buttons(result["guidance"], country_names),
     )
