@@ -38,14 +38,21 @@ class CallButton:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """A few signs under one label: ``label`` is the key of its interface string."""
+
+    label: str
+    titles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class FirstScreen:
     """Everything above the fold of a result."""
 
     band: str
     percent: int
     very_high: bool
-    signs: tuple[str, ...]
-    lowering: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     indicators: Mapping[str, int]
     calls: tuple[CallButton, ...]
 
@@ -123,18 +130,27 @@ def ad_language(code: str, languages: Collection[str]) -> str:
     return code if code in languages else ""
 
 
-def first_screen(result: dict, country_names: Mapping[str, str]) -> FirstScreen:
-    """The answer a person sees first: band, honest percent, strongest signs, indicators, call buttons.
+def reasons(result: dict) -> tuple[Reason, ...]:
+    """Why, in a sentence or two: the strongest warning signs and the strongest signs that lower the risk.
 
-    ``red_flags`` and ``risk_lowering`` come strongest first (by severity, then by the model's weight);
-    the signs that lower the risk are what explains a low band.
+    Both come strongest first (by severity, then by the model's weight). In a low band the signs that
+    lower the risk explain the answer, so they come first.
     """
+    warning = Reason("why", tuple(flag["title"] for flag in result["red_flags"][:SIGNS_ON_FIRST_SCREEN]))
+    lowering = Reason(
+        "risk_lowering", tuple(flag["title"] for flag in result.get("risk_lowering", [])[:SIGNS_ON_FIRST_SCREEN])
+    )
+    ordered = (lowering, warning) if result["band"] == "low" else (warning, lowering)
+    return tuple(reason for reason in ordered if reason.titles)
+
+
+def first_screen(result: dict, country_names: Mapping[str, str]) -> FirstScreen:
+    """The answer a person sees first: band, honest percent, why, indicators, call buttons."""
     return FirstScreen(
         band=result["band"],
         percent=shown_percent(result["risk"]),
         very_high=result["band"] == "high" and result["risk"] >= VERY_HIGH_RISK,
-        signs=tuple(flag["title"] for flag in result["red_flags"][:SIGNS_ON_FIRST_SCREEN]),
-        lowering=tuple(flag["title"] for flag in result.get("risk_lowering", [])[:SIGNS_ON_FIRST_SCREEN]),
+        reasons=reasons(result),
         indicators=result["indicators"],
         calls=call_buttons(result["guidance"], country_names),
     )
