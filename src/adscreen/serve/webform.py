@@ -1,7 +1,9 @@
 """The web form at ``/``: paste an ad, pick a country, read the result. Server-rendered, works without JavaScript.
 
-Interface strings live in ``data/ui/*.yaml``; the language comes from ``?lang=``, else
-the browser's Accept-Language, else English. Jinja2 autoescaping is on, so an ad that
+Interface strings live in ``data/ui/*.yaml``, one file per interface language (en, ru, be,
+uk, pl), each with exactly the keys of the others. The language comes from ``?lang=``, else
+the browser's Accept-Language, else the ad's own language, else English. A result opens
+with the answer (``web.result_view``); the rest follows in ``<details>`` sections. Jinja2 autoescaping is on, so an ad that
 contains HTML or script is shown as text. Under a result, a person may send the ad as a
 correction (``POST /feedback``); nothing else that is pasted is stored.
 """
@@ -9,6 +11,7 @@ correction (``POST /feedback``); nothing else that is pasted is stored.
 from __future__ import annotations
 
 import itertools
+import string
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,10 +25,12 @@ from pydantic import RootModel
 
 from adscreen.datafiles import read_yaml, validated
 from adscreen.errors import AdscreenError, RuleConfigError, http_status, public_message
+from adscreen.localized import UI_LANGUAGES
 from adscreen.paths import DATA_DIR
 from adscreen.rules.guidance import Guide
 from adscreen.scoring import check_text
 from adscreen.serve.deps import FeedbackDep, ScorerDep, ServingDep, SettingsDep, admit_feedback
+from adscreen.serve.result_view import ad_language, first_screen, phone_href
 from adscreen.training.feedback import correction
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
@@ -33,6 +38,7 @@ UI_DIR = DATA_DIR / "ui"
 DEFAULT_UI_LANGUAGE = "en"
 
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
+templates.env.filters["tel"] = phone_href  # "8 801 201 5555" -> "tel:88012015555"; "" when not dialable
 router = APIRouter(include_in_schema=False)
 static = StaticFiles(directory=WEB_DIR / "static")
 
@@ -41,7 +47,8 @@ UiStrings = RootModel[dict[str, str]]
 
 
 def load_ui_strings(directory: Path) -> dict[str, dict[str, str]]:
-    """Every UI language file, validated: a mapping of keys to texts, with every key of the English one.
+    """Every UI language file, validated: a mapping of keys to texts, with exactly the keys of the
+    English one and the same ``{placeholders}`` in each text.
 
     A broken file is a RuleConfigError naming it and the problem; ``create_app`` loads these
     once, so a server with a broken file does not start.
@@ -49,12 +56,25 @@ def load_ui_strings(directory: Path) -> dict[str, dict[str, str]]:
     strings = {path.stem: validated(path, UiStrings, read_yaml(path)).root for path in sorted(directory.glob("*.yaml"))}
     if DEFAULT_UI_LANGUAGE not in strings:
         raise RuleConfigError(f"{directory}: no {DEFAULT_UI_LANGUAGE}.yaml, the reference interface language")
-    reference = set(strings[DEFAULT_UI_LANGUAGE])
+    reference = strings[DEFAULT_UI_LANGUAGE]
     for language, table in strings.items():
-        missing = sorted(reference - set(table))
-        if missing:
-            raise RuleConfigError(f"{directory / (language + '.yaml')}: missing keys {missing}")
+        where = directory / (language + ".yaml")
+        missing, extra = sorted(set(reference) - set(table)), sorted(set(table) - set(reference))
+        if missing or extra:
+            raise RuleConfigError(f"{where}: missing keys {missing}, keys not in {DEFAULT_UI_LANGUAGE}.yaml {extra}")
+        if table["html_lang"] != language:
+            raise RuleConfigError(f"{where}: html_lang is {table['html_lang']!r}, not {language!r}")
+        for key, text in table.items():
+            if _placeholders(text) != _placeholders(reference[key]):
+                raise RuleConfigError(
+                    f"{where}: {key} has placeholders {sorted(_placeholders(text))}, "
+                    f"{DEFAULT_UI_LANGUAGE}.yaml has {sorted(_placeholders(reference[key]))}"
+                )
     return strings
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
 @lru_cache(maxsize=1)
@@ -63,8 +83,9 @@ def ui_strings() -> dict[str, dict[str, str]]:
     return load_ui_strings(UI_DIR)
 
 
-def choose_language(query: str | None, accept_language: str | None) -> str:
-    """``?lang=`` first, then the first Accept-Language entry we have, then English."""
+def requested_language(query: str | None, accept_language: str | None) -> str | None:
+    """The language the reader asked for: ``?lang=`` first, then the first Accept-Language entry
+    we have; None when neither names one of ours."""
     available = ui_strings()
     if query in available:
         return query
@@ -72,7 +93,15 @@ def choose_language(query: str | None, accept_language: str | None) -> str:
         code = part.split(";")[0].strip().lower()[:2]
         if code in available:
             return code
-    return DEFAULT_UI_LANGUAGE
+    return None
+
+
+def choose_language(query: str | None, accept_language: str | None, ad_language: str | None = None) -> str:
+    """``?lang=``, then Accept-Language, then the ad's language, then English."""
+    requested = requested_language(query, accept_language)
+    if requested:
+        return requested
+    return ad_language if ad_language in ui_strings() else DEFAULT_UI_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -118,10 +147,21 @@ def highlight(text: str, result: dict, strings: dict[str, str]) -> list[Segment]
     return segments
 
 
+def _country_names(guide: Guide, language: str) -> dict[str, str]:
+    """Every country with hotlines, by code, named in the interface language."""
+    return {code: entry.name.get(language) for code, entry in guide.hotlines.countries.items()}
+
+
 def _countries(guide: Guide, language: str) -> list[tuple[str, str]]:
     """The country picker: every country with hotlines, by name in the interface language."""
-    countries = guide.hotlines.countries
-    return sorted(((code, entry.name.get(language)) for code, entry in countries.items()), key=lambda item: item[1])
+    return sorted(_country_names(guide, language).items(), key=lambda item: item[1])
+
+
+def _languages() -> list[tuple[str, str]]:
+    """The language switch: each interface language's code and its own name, in UI_LANGUAGES order."""
+    strings = ui_strings()
+    ordered = [code for code in UI_LANGUAGES if code in strings] + sorted(set(strings) - set(UI_LANGUAGES))
+    return [(code, strings[code]["language_name"]) for code in ordered]
 
 
 def _page(
@@ -134,7 +174,7 @@ def _page(
         {
             "t": strings[language],
             "lang": language,
-            "languages": sorted(strings),
+            "languages": _languages(),
             "countries": _countries(scorer.guide, language),
             "feedback": request.app.state.settings.feedback,  # offer "Is this result wrong?" only when it is taken
             **context,
@@ -144,18 +184,30 @@ def _page(
 
 
 def _refused(
-    request: Request, scorer: ScorerDep, language: str, country: str, text: str, error: AdscreenError
+    request: Request,
+    scorer: ScorerDep,
+    language: str,
+    country: str,
+    text: str,
+    error: AdscreenError,
+    chosen: str = "",
 ) -> HTMLResponse:
     """The form again, with what was pasted and why it was refused, under the error's HTTP status."""
     status = http_status(error)
-    return _page(request, scorer, language, country=country, text=text, error=public_message(error), status_code=status)
+    message = public_message(error)
+    return _page(
+        request, scorer, language, chosen=chosen, country=country, text=text, error=message, status_code=status
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
 def form(request: Request, scorer: ScorerDep, settings: SettingsDep, lang: str | None = None) -> Response:
     language = choose_language(lang, request.headers.get("accept-language"))
     thanks = request.query_params.get("thanks") == "1"
-    return _page(request, scorer, language, country=settings.default_country, text="", thanks=thanks)
+    # Only a language chosen in the address travels with the form: otherwise the next page
+    # follows Accept-Language, then the ad's own language.
+    chosen = lang if lang in ui_strings() else ""
+    return _page(request, scorer, language, chosen=chosen, country=settings.default_country, text="", thanks=thanks)
 
 
 @router.post("/", response_class=HTMLResponse)
@@ -167,21 +219,29 @@ async def check(
     country: Annotated[str, Form(max_length=16)] = "",
     lang: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    language = choose_language(lang or request.query_params.get("lang"), request.headers.get("accept-language"))
-    strings = ui_strings()[language]
+    query = lang or request.query_params.get("lang")
+    requested = requested_language(query, request.headers.get("accept-language"))
+    chosen = query if query in ui_strings() else ""
     scorer = serving.scorer
     try:
         text = check_text(text, settings.max_ad_chars)
-        result = await serving.score(text, country or None, language, settings.score_seconds)
+        # With no language requested, the scorer writes the guidance in the ad's own language.
+        result = await serving.score(text, country or None, requested, settings.score_seconds)
     except AdscreenError as error:
-        return _refused(request, scorer, language, country, text, error)
+        language = requested or DEFAULT_UI_LANGUAGE
+        return _refused(request, scorer, language, country, text, error, chosen)
+    language = choose_language(query, request.headers.get("accept-language"), result["language"])
+    strings = ui_strings()[language]
     return _page(
         request,
         scorer,
         language,
+        chosen=chosen,
         country=country,
         text=text,
         result=result,
+        screen=first_screen(result, _country_names(scorer.guide, language)),
+        ad_lang=ad_language(result["language"], ui_strings()),
         segments=highlight(text, result, strings),
     )
 
