@@ -104,11 +104,12 @@ class AdVectorizer:
         analyzers = sorted(block.vectorizer.analyzer for block in self.blocks if block.vectorizer is not None)
         if analyzers != ["char_wb", "word"]:
             raise ModelIntegrityError(f"scoring needs one word and one char_wb TF-IDF block, not {analyzers}")
-        self.word = next(block for block in self.blocks if _analyzer(block) == "word")
-        self.char = next(block for block in self.blocks if _analyzer(block) == "char_wb")
+        self.word, word_vectorizer = _text_block(self.blocks, "word")
+        self.char, char_vectorizer = _text_block(self.blocks, "char_wb")
         # sklearn drops stop words from the tokens before it forms word n-grams; so does _word_spans.
-        self._skipped_words = frozenset(self.word.vectorizer.get_stop_words() or ())
-        low, high = self.char.vectorizer.ngram_range
+        self._skipped_words = frozenset(word_vectorizer.get_stop_words() or ())
+        self._word_ngram_range: tuple[int, int] = word_vectorizer.ngram_range
+        low, high = char_vectorizer.ngram_range
         grams = _gram_table(self.char.vocabulary, low)
         self._cut_word = lru_cache(maxsize=WORD_CACHE_SIZE)(partial(_cut_word, grams=grams, low=low, high=high))
 
@@ -143,7 +144,7 @@ class AdVectorizer:
     def _word_spans(self, text: str) -> dict[int, list[Span]]:
         """The word n-grams in the vocabulary, by column, with the span of each occurrence."""
         vocabulary = self.word.vocabulary
-        low, high = self.word.vectorizer.ngram_range
+        low, high = self._word_ngram_range
         skipped = self._skipped_words
         tokens = [(match.group(), match.start(), match.end()) for match in _TOKEN.finditer(text)]
         if skipped:
@@ -180,8 +181,13 @@ class AdVectorizer:
         return words, column_array[order], owners[order]
 
 
-def _analyzer(block: _Block) -> str | None:
-    return block.vectorizer.analyzer if block.vectorizer is not None else None
+def _text_block(blocks: list[_Block], analyzer: str) -> tuple[_Block, TfidfVectorizer]:
+    """The first TF-IDF block with this analyzer, and its vectorizer."""
+    return next(
+        (block, block.vectorizer)
+        for block in blocks
+        if block.vectorizer is not None and block.vectorizer.analyzer == analyzer
+    )
 
 
 def _check_vectorizer(name: str, vectorizer: TfidfVectorizer) -> None:

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import skops.io
@@ -96,8 +97,11 @@ def trusted_type(name: str) -> bool:
     )
 
 
-def _objects(root: object) -> Iterator[object]:
-    """Every object of adscreen, scikit-learn, NumPy or SciPy reachable from ``root`` through attributes and containers."""
+def _objects(root: object) -> Iterator[Any]:
+    """Every object of adscreen, scikit-learn, NumPy or SciPy reachable from ``root`` through attributes and containers.
+
+    Of any class, hence ``Any``: callers read and set their attributes by name.
+    """
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -114,14 +118,14 @@ def _objects(root: object) -> Iterator[object]:
             stack.extend(vars(item).values())
 
 
-def _swap_vocabularies(root: object, swap: Callable[[object], object | None]) -> list[tuple[object, object]]:
+def _swap_vocabularies(root: object, swap: Callable[[object], object | None]) -> list[tuple[Any, object]]:
     """Replace each ``vocabulary_`` that ``swap`` maps to something; returns (owner, old value) to undo."""
     swapped = []
     for item in list(_objects(root)):
         replacement = swap(vars(item).get("vocabulary_"))
         if replacement is not None:
-            swapped.append((item, item.vocabulary_))  # type: ignore[attr-defined]
-            item.vocabulary_ = replacement  # type: ignore[attr-defined]
+            swapped.append((item, item.vocabulary_))
+            item.vocabulary_ = replacement
     return swapped
 
 
@@ -132,7 +136,7 @@ def _packed(model: object) -> Iterator[None]:
         yield
     finally:
         for item, vocabulary in swapped:
-            item.vocabulary_ = vocabulary  # type: ignore[attr-defined]
+            item.vocabulary_ = vocabulary
 
 
 def dump(model: object, path: Path) -> None:

@@ -18,6 +18,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from adscreen.datafiles import read_yaml
+from adscreen.errors import RuleConfigError
 from adscreen.paths import DATA_DIR
 from adscreen.rules.redflags import FlagSet, FlagSpec, build_flag
 from adscreen.text import fold, tokenise_folded
@@ -34,11 +35,13 @@ FUNCTION_WORDS_FILE = DATA_DIR / "function_words.yaml"
 def function_words(path: Path = FUNCTION_WORDS_FILE) -> list[str]:
     """The words the word features skip (see the file's comment), all languages together, sorted."""
     lists = read_yaml(path)
+    if not isinstance(lists, dict):
+        raise RuleConfigError(f"{path}: must map each language to a list of words")
     return sorted({str(word) for words in lists.values() for word in words})
 
 
 # Fields a model file may hold from an older flag schema, with the value that made them do nothing.
-_RETIRED_SPEC_FIELDS = {"also_when_none_of": []}
+_RETIRED_SPEC_FIELDS: dict[str, object] = {"also_when_none_of": []}
 
 
 def _current_spec(spec: dict) -> dict:

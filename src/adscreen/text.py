@@ -115,9 +115,11 @@ def _substitute(
         starts.extend(mapped.starts[position:start])
         ends.extend(mapped.ends[position:start])
         whole = isinstance(replacement, str)
-        if whole:
-            replacement = [(replacement, 0, end - start)] if replacement else []
-        for piece, piece_start, piece_end in replacement:
+        if isinstance(replacement, str):
+            parts = [(replacement, 0, end - start)] if replacement else []
+        else:
+            parts = replacement
+        for piece, piece_start, piece_end in parts:
             if not whole and len(piece) == piece_end - piece_start:  # character for character
                 starts.extend(mapped.starts[start + piece_start : start + piece_end])
                 ends.extend(mapped.ends[start + piece_start : start + piece_end])

@@ -8,7 +8,7 @@ a file lacks is computed only for the ads that need it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,7 +111,8 @@ class DumpCollector:
         first = len(self.texts)
         self.texts += ["" if not isinstance(text, str) else text for text in texts]
         numbers = [str(first + index + 1) for index in range(len(frame))]
-        ids = cells(frame, self.id_column) if self.id_column in frame.columns else [None] * len(frame)
+        id_column = self.id_column
+        ids = cells(frame, id_column) if id_column is not None and id_column in frame.columns else [None] * len(frame)
         self.ids += [ad_id or number for ad_id, number in zip(ids, numbers, strict=True)]
         countries = cells(frame, self.country_column) if self.country_column in frame.columns else [None] * len(frame)
         self.countries += [value or self.country for value in countries]
@@ -143,7 +144,7 @@ def row_errors(dump: Dump, max_chars: int) -> list[str | None]:
     ]
 
 
-def risks_of(dump: Dump, rows: Sequence[int], scorer: Callable[[], Scorer]) -> np.ndarray:
+def risks_of(dump: Dump, rows: Iterable[int], scorer: Callable[[], Scorer]) -> np.ndarray:
     """Per ad, the file's risk where it has one, else the model's for ``rows``; NaN elsewhere.
 
     ``scorer`` is called only when some ad needs scoring, so a scored file needs no model.
@@ -158,9 +159,9 @@ def risks_of(dump: Dump, rows: Sequence[int], scorer: Callable[[], Scorer]) -> n
     return risks
 
 
-def languages_of(dump: Dump, rows: Sequence[int]) -> list[str | None]:
+def languages_of(dump: Dump, rows: Iterable[int]) -> list[str | None]:
     """Per ad, the file's language where it has one, else the detected one for ``rows``; None elsewhere."""
-    languages = list(dump.languages) if dump.languages is not None else [None] * len(dump)
+    languages: list[str | None] = list(dump.languages) if dump.languages is not None else [None] * len(dump)
     for row in rows:
         if languages[row] is None and dump.texts[row].strip() and not undecodable(dump.texts[row]):
             languages[row] = detect_language(dump.texts[row])

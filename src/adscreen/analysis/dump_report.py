@@ -60,11 +60,11 @@ def ad_scores(dump: Dump, scorer: Scorer) -> AdScores:
     else the model's (``Scorer.score_many``), for every ad whose text can be scored."""
     frame = dump.frame
     if dump.risks is not None and {"band", "red_flags", "indicators"} <= set(frame.columns):
-        bands = cells(frame, "band")
+        bands: list[str | None] = cells(frame, "band")
         counts = pd.to_numeric(frame["indicators"], errors="coerce").fillna(0).astype(int).tolist()
         return AdScores(dump.risks, bands, [_flag_list(value) for value in frame["red_flags"]], counts)
     risks = np.full(len(dump), np.nan)
-    bands: list[str | None] = [None] * len(dump)
+    bands = [None] * len(dump)
     red_flags: list[list[str]] = [[] for _ in range(len(dump))]
     indicators = [0] * len(dump)
     rows = scorable_rows(dump, range(len(dump)), scorer.max_chars)

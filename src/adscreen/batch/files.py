@@ -23,7 +23,7 @@ from functools import lru_cache
 from itertools import accumulate, chain, islice
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeGuard, cast, get_args
 
 import pandas as pd
 import pyarrow as pa
@@ -52,11 +52,17 @@ from adscreen.tables.stream import (
 )
 
 Engine = Literal["local", "dask"]
+ENGINES: tuple[Engine, ...] = get_args(Engine)
 RESULT_COLUMNS = ("risk", "band", "label", "red_flags", "indicators", "contacts", "error")
 EXPLANATION_COLUMN = "explanation"
 DEFAULT_CHUNK_SIZE = 2_000
 ERROR_EXAMPLES = 5
 RISK_DECIMALS = 4  # as in the single-ad result
+
+
+def is_engine(name: str) -> TypeGuard[Engine]:
+    """Whether ``name`` (as typed on the command line) is one of the ``ENGINES``."""
+    return name in ENGINES
 
 
 @dataclass(frozen=True)
@@ -148,7 +154,7 @@ def score_chunk(
     indicators: list[int | None] = [None] * len(texts)
     contacts: list[list[str] | None] = [None] * len(texts)
     if valid:
-        valid_texts: list[str] = [texts[index] for index in valid]  # type: ignore[misc]
+        valid_texts = cast(list[str], [texts[index] for index in valid])  # text_problem passes only str cells
         scores = scorer.score_many(valid_texts)
         finder = default_finder()
         for position, index in enumerate(valid):
@@ -308,7 +314,7 @@ def _local_chunks(
     model = _model_ref(scorer)
     # spawn: a fresh interpreter per worker, safe beside the progress bar's thread
     with ProcessPoolExecutor(options.workers, mp_context=get_context("spawn")) as pool:
-        pending: deque[tuple[Future, object, int]] = deque()
+        pending: deque[tuple[Future, pd.DataFrame, int]] = deque()
         for chunk in chunks:
             texts = ad_texts(chunk.frame, text_column)
             pending.append(
@@ -316,10 +322,10 @@ def _local_chunks(
             )
             if len(pending) >= 2 * options.workers:  # memory stays bounded however big the file
                 future, frame, position = pending.popleft()
-                yield frame, future.result(), position  # type: ignore[misc]
+                yield frame, future.result(), position
         while pending:
             future, frame, position = pending.popleft()
-            yield frame, future.result(), position  # type: ignore[misc]
+            yield frame, future.result(), position
 
 
 # --- The Dask engine. ---

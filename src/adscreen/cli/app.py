@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -46,7 +46,8 @@ app.add_typer(feedback_app, name="feedback")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-F = TypeVar("F", bound=Callable[..., object])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -54,11 +55,11 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def handles_errors(command: F) -> F:
+def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn errors into one line and the contract's exit codes."""
 
     @wraps(command)
-    def wrapper(*args: object, **kwargs: object) -> object:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
         except NoTextColumn as error:
@@ -74,7 +75,7 @@ def handles_errors(command: F) -> F:
                 f"unexpected {type(error).__name__}: {error} (set ADSCREEN_DEBUG=1 for the traceback)", 1
             ) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 CsvEscapeOption = Annotated[

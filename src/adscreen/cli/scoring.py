@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from adscreen import load_model
 from adscreen.analysis.campaigns import GroupingParams
-from adscreen.batch.files import DEFAULT_CHUNK_SIZE, BatchOptions, default_workers
+from adscreen.batch.files import DEFAULT_CHUNK_SIZE, BatchOptions, default_workers, is_engine
 from adscreen.batch.files import score_file as score_table
 from adscreen.cli.app import (
     CountryOption,
@@ -100,7 +100,7 @@ def score_file(
 
     Example: adscreen score-file ads.csv -o scored.parquet --text-column body --id-column ad_id
     """
-    if engine not in ("local", "dask"):
+    if not is_engine(engine):
         raise AdscreenError(f"unknown engine {engine!r}; use local or dask")
     settings = Settings()
     scorer = load_model(model or settings.model_path, settings.models_dir, settings.max_ad_chars)

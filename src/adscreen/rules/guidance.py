@@ -134,7 +134,9 @@ class Guide:
             return code, self.hotlines.countries[code]
         return None, self.hotlines.fallback
 
-    def guidance(self, band: str, country: str | None, destinations: list[str], language: str) -> dict:
+    def guidance(
+        self, band: Literal["low", "medium", "high"], country: str | None, destinations: list[str], language: str
+    ) -> dict:
         """The ``guidance`` object of a result: message, steps and the lines to call."""
         language = language if language in UI_LANGUAGES else "en"
         code, home = self.lines_for(country)

@@ -156,15 +156,15 @@ class FlagSet:
 
     def scan(self, folded: MappedText) -> FlagScan:
         """Every flag that fires in an already folded ad, with its spans, and the model's indicators: one pass."""
-        spanned: dict[str, object] = {}
-        searched: dict[str, object] = {}
+        spanned: dict[str, tuple[tuple[int, int], ...] | None] = {}
+        searched: dict[str, bool | None] = {}
         for flag in self.flags:
             matches = list(flag.regex.finditer(folded.text))
             searched[flag.id] = True if matches else None  # what ``fired`` finds with ``search``
             spans = [folded.original_span(m.start(), m.end()) for m in matches if m.end() > m.start()]
             spanned[flag.id] = tuple(_merge(spans)) if spans else None
         return FlagScan(
-            [FlagMatch(flag, spans) for flag in self.flags if (spans := spanned[flag.id]) is not None],
+            [FlagMatch(flag, found) for flag in self.flags if (found := spanned[flag.id]) is not None],
             [searched[flag_id] is not None for flag_id in self.ids],
         )
 

@@ -31,8 +31,16 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from re import _constants as sre
-from re import _parser as sre_parse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # typeshed describes the regex parser only under its pre-3.11 names, which 3.11+ keeps as deprecated
+    # aliases of re._constants and re._parser (importing them warns, so the code imports the new names).
+    import sre_constants as sre
+    import sre_parse
+else:
+    from re import _constants as sre
+    from re import _parser as sre_parse
 
 # A lazy gap of any characters between two parts of a pattern: "<sum>[\s\S]{0,250}?<no experience>".
 _GAP = re.compile(r"\[\\s\\S\]\{\d*,\d+\}\?")
@@ -108,14 +116,14 @@ def share_gaps(alternatives: list[str], guard: Callable[[str], str]) -> list[str
     tail is also guarded (``guard``) where the gap stops before trying it.
     """
     split = [_split_at_gap(alternative) for alternative in alternatives]
+    gapped = {index: parts for index, parts in enumerate(split) if parts is not None}
     same_head: dict[tuple[str, str], list[int]] = defaultdict(list)
     same_tail: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for index, parts in enumerate(split):
-        if parts is not None:
-            same_head[parts[0], parts[1]].append(index)
-    for index, parts in enumerate(split):
-        if parts is not None and len(same_head[parts[0], parts[1]]) == 1:
-            same_tail[parts[1], parts[2]].append(index)
+    for index, (head, gap, _) in gapped.items():
+        same_head[head, gap].append(index)
+    for index, (head, gap, tail) in gapped.items():
+        if len(same_head[head, gap]) == 1:
+            same_tail[gap, tail].append(index)
     merged = []
     for index, (alternative, parts) in enumerate(zip(alternatives, split, strict=True)):
         if parts is None:
@@ -125,10 +133,10 @@ def share_gaps(alternatives: list[str], guard: Callable[[str], str]) -> list[str
         heads = same_head[head, gap]
         if len(heads) > 1:
             if index == heads[0]:
-                tails_pattern = _either([split[i][2] for i in heads])
+                tails_pattern = _either([gapped[i][2] for i in heads])
                 merged.append(head + gap + guard(tails_pattern) + tails_pattern)
         elif index == (tails := same_tail[gap, tail])[0]:
-            merged.append(_either([split[i][0] for i in tails]) + gap + guard(tail) + tail)
+            merged.append(_either([gapped[i][0] for i in tails]) + gap + guard(tail) + tail)
     return merged
 
 
@@ -136,8 +144,11 @@ def _char(code: int) -> str:
     return f"\\U{code:08x}"
 
 
-def _char_class(op: object, value: object) -> str:
-    """One parsed single-character item (literal, negated literal or class) as regex source."""
+def _char_class(op: object, value: Any) -> str:
+    """One parsed single-character item (literal, negated literal or class) as regex source.
+
+    ``value`` is a code point or a list of ``(op, value)`` items, depending on ``op``.
+    """
     if op is sre.LITERAL:
         return _char(value)
     if op is sre.NOT_LITERAL:

@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import pandas as pd
@@ -77,7 +77,7 @@ from adscreen.tables.formats import table_format
 from adscreen.tables.stream import ReaderLimits
 from adscreen.training.feedback import FeedbackStore
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut, "description": "Over a size limit"},
     422: {"model": ErrorOut, "description": "Invalid input"},
     500: {"model": ErrorOut, "description": "The server is misconfigured or failed"},
@@ -213,7 +213,7 @@ def _pool_chunk_scorer(pool: ScoringPool, options: BatchOptions, settings: Setti
             raise over_budget
         job = pool.score_bulk(score_chunk, (texts, problems, options), remaining)
         try:
-            return asyncio.run_coroutine_threadsafe(job, loop).result()  # type: ignore[return-value]
+            return asyncio.run_coroutine_threadsafe(job, loop).result()
         except ScoringTimeout:
             raise over_budget from None
 
@@ -436,6 +436,8 @@ def create_app(
     app.include_router(feedback_router)
     app.include_router(web_router)
     app.mount("/static", static, name="static")
+    # FastAPI's documented way to extend the schema ("Extending OpenAPI") replaces the app's openapi method,
+    # which mypy refuses for any method.
     app.openapi = lambda: openapi_with_limits(app, settings)  # type: ignore[method-assign]
     return app
 

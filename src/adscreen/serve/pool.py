@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import cast
 
 from adscreen.errors import AdscreenError, ScoringTimeout, ScoringUnavailable
 from adscreen.language import warm_up
@@ -282,7 +283,8 @@ class ScoringPool:
         wait behind single ones.
         """
         queue = self._bulk if bulk else self._waiting
-        return await self._submit(("ad", text, country, ui_language), seconds, queue, run_seconds)  # type: ignore[return-value]
+        answer = await self._submit(("ad", text, country, ui_language), seconds, queue, run_seconds)
+        return cast(bytes, answer)  # a process answers an "ad" request with result_json's bytes
 
     async def score_bulk(self, function: Callable[..., object], args: tuple, seconds: float) -> object:
         """``function(scorer, *args)`` in a scoring process, after any single ads waiting; the same deadline rules.
@@ -375,7 +377,7 @@ class ScoringPool:
             if status == "ok":
                 job.answer.set_result(detail)
             elif status == "refused":
-                job.answer.set_exception(detail)  # type: ignore[arg-type]
+                job.answer.set_exception(cast(AdscreenError, detail))  # what _serve sends as "refused"
             else:
                 log.error("scoring failed: %s", detail)
                 job.answer.set_exception(ScoringUnavailable("scoring failed on the server; please try again"))

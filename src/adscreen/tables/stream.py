@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal, TextIO
+from typing import Literal, TextIO, cast
 
 import numpy as np
 import pandas as pd
@@ -103,7 +103,9 @@ class Part:
 class _Lines:
     """A binary stream's lines, decoded, counting bytes and lines handed out so far, within the reader's limits."""
 
-    def __init__(self, stream: BinaryIO, offset: int = 0, line: int = 0, limits: ReaderLimits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self, stream: io.BufferedIOBase, offset: int = 0, line: int = 0, limits: ReaderLimits = DEFAULT_LIMITS
+    ) -> None:
         self.stream = stream
         self.offset = offset
         self.line = line
@@ -128,11 +130,11 @@ class _Lines:
         return text.removeprefix("\ufeff") if self.line == 1 else text
 
 
-def _open_binary(path: Path) -> tuple[BinaryIO, BinaryIO]:
+def _open_binary(path: Path) -> tuple[io.BufferedIOBase, io.BufferedReader]:
     """The decompressed stream and the raw file under it (whose position is the progress)."""
     raw = path.open("rb")
     if compressed(path):
-        return gzip.GzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[return-value]
+        return gzip.GzipFile(fileobj=raw, mode="rb"), raw
     return raw, raw
 
 
@@ -204,8 +206,8 @@ def read_layout(path: Path, limits: ReaderLimits = DEFAULT_LIMITS) -> TableLayou
         raise
     except Exception as error:  # gzip, pyarrow and csv raise many types for a broken file
         raise DataFormatError(f"{path}: cannot read as {kind}: {_first_line(error)}") from None
-    start, line = (lines.offset, lines.line + 1) if kind == "csv" else (0, 1)
-    return TableLayout(kind, columns, None, path.stat().st_size, "bytes", start, line, limits)
+    data_start, data_line = (lines.offset, lines.line + 1) if kind == "csv" else (0, 1)
+    return TableLayout(kind, columns, None, path.stat().st_size, "bytes", data_start, data_line, limits)
 
 
 def _json_record(line: str) -> tuple[object, Problem]:
@@ -410,7 +412,7 @@ def _valid_utf8(value: object) -> object:
 def _joined(value: object) -> str | None:
     if _missing_scalar(value):
         return None
-    return CSV_LIST_SEPARATOR.join(str(item) for item in value)  # type: ignore[union-attr]
+    return CSV_LIST_SEPARATOR.join(str(item) for item in cast(Iterable[object], value))  # a list column's cell
 
 
 def _json_value(value: object) -> object:
@@ -453,8 +455,9 @@ class CsvRecords:
     def __init__(self, stream: TextIO, quote_all: bool = False) -> None:
         self._stream = stream
         self._record = io.StringIO()
-        quoting = csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
-        self._writer = csv.writer(self._record, lineterminator="\r\n", quoting=quoting)
+        self._writer = csv.writer(
+            self._record, lineterminator="\r\n", quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+        )
 
     def write(self, cells: Iterable[object]) -> None:
         self._writer.writerow(cells)
@@ -476,7 +479,11 @@ class TableWriter:
         self.columns = layout.columns
         self.csv_escape = csv_escape
         keep_types = layout.schema is not None and self.kind == "parquet"
-        inputs = layout.schema if keep_types else pa.schema([(name, pa.string()) for name in layout.columns])
+        inputs = (
+            layout.schema
+            if keep_types and layout.schema is not None
+            else pa.schema([(name, pa.string()) for name in layout.columns])
+        )
         kept = [field for field in inputs if field.name not in extra.names]
         self.schema = pa.schema([*kept, *extra])
         # JSONL keeps each value as it came; CSV, and Parquet written from text files, hold text.
@@ -520,6 +527,7 @@ class TableWriter:
                 for name in frame.columns:
                     if pd.api.types.is_object_dtype(frame[name]) or pd.api.types.is_string_dtype(frame[name]):
                         frame[name] = _mapped(frame[name], escape_formula)
+            assert self._stream is not None
             records = CsvRecords(self._stream)
             for row in zip(*(_csv_texts(frame[name]) for name in frame.columns), strict=True):
                 records.write(row)

@@ -111,7 +111,7 @@ def _duplicate_checks(rows: pd.DataFrame) -> Iterable[Finding]:
     texts = rows[rows["text"] != ""]
     by_text = texts.groupby("text")
     labels = by_text["label"].transform("nunique")
-    checks = [
+    checks: list[tuple[pd.Series, Severity, str, str]] = [
         (
             labels > 1,
             "error",
