@@ -1,8 +1,10 @@
-"""ruff's lint rules and its formatting hold for the whole tree, so the README's one test command checks them
-(and CI with it): style drift fails like any other test, with ruff's own message."""
+"""ruff's lint rules and its formatting hold for the whole tree, and mypy's type check for the package
+([tool.mypy] in pyproject.toml), so the README's one test command checks them (and CI with it): style drift
+or a type error fails like any other test, with the tool's own message."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -20,4 +22,11 @@ def test_ruff(command: list[str]) -> None:
     result = subprocess.run(
         [RUFF, *command, "src", "tests", "benchmarks", "scripts"], cwd=ROOT, capture_output=True, text=True
     )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy() -> None:
+    assert importlib.util.find_spec("mypy"), "mypy is a test dependency (pip install -e '.[test]')"
+    # The files to check and the settings come from [tool.mypy].
+    result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
