@@ -72,3 +72,13 @@ def test_evaluate_prints_every_part_family_language_and_false_alarm_rate(small_m
     assert "  overall " in result.stdout and "  family real " in result.stdout
     assert "  language ru " in result.stdout
     assert "false alarms ru" in result.stdout
+
+
+def test_the_console_script_points_at_the_app() -> None:
+    """pyproject's ``adscreen`` entry point names the Typer app (a moved module once left it pointing nowhere)."""
+    import importlib
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    module, attribute = pyproject["project"]["scripts"]["adscreen"].split(":")
+    assert getattr(importlib.import_module(module), attribute) is app
