@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from adscreen.localized import UI_LANGUAGES
 from adscreen.ui import is_very_high, shown_percent
 
 BAND_STYLE = {"high": "bold white on red", "medium": "bold black on yellow", "low": "bold white on green"}
@@ -44,7 +45,8 @@ def render_result(
     indicators = result.get("indicators")
     if indicators:
         console.print(escape(strings["indicators"].format(count=indicators["count"], of=indicators["of"])))
-    console.print(f"[dim]{escape(strings['ad_language'].format(language=result['language']))}[/]")
+    if result["language"] in UI_LANGUAGES:  # "other" is an English word, not a language to name
+        console.print(f"[dim]{escape(strings['ad_language'].format(language=result['language']))}[/]")
     _heading(console, strings["red_flags"])
     if not result["red_flags"]:
         console.print(f"  {escape(strings['no_flags'])}")
