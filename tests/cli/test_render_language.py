@@ -123,3 +123,10 @@ def test_never_100_or_0_percent(text: str, extreme: int, language: str) -> None:
     output = _score(text, "--lang", language)
     assert not re.search(r"(?<![\d.,])(?:100|0)\s?%", output), output
     assert ui_strings()[language]["percent"].format(value=99 if extreme else 1) in output
+
+
+def test_a_low_band_shows_the_signs_that_lower_the_risk_first() -> None:
+    """As the web form does: in a low band those signs explain the answer."""
+    strings = ui_strings()["pl"]
+    lines = _lines(_score(PL_JOB, "--lang", "pl"))
+    assert lines.index(strings["risk_lowering"]) < lines.index(strings["red_flags"])

@@ -47,17 +47,10 @@ def render_result(
         console.print(escape(strings["indicators"].format(count=indicators["count"], of=indicators["of"])))
     if result["language"] in UI_LANGUAGES:  # "other" is an English word, not a language to name
         console.print(f"[dim]{escape(strings['ad_language'].format(language=result['language']))}[/]")
-    _heading(console, strings["red_flags"])
-    if not result["red_flags"]:
-        console.print(f"  {escape(strings['no_flags'])}")
-    for flag in result["red_flags"]:
-        severity = strings["severity_" + flag["severity"]]
-        console.print(f"  [red]●[/] {escape(flag['title'])} ({escape(severity)}): {_quote(text, flag['spans'])}")
-        console.print(f"    [dim]{escape(flag['why'])}[/]")
-    if result.get("risk_lowering"):
-        _heading(console, strings["risk_lowering"])
-        for flag in result["risk_lowering"]:
-            console.print(f"  [green]●[/] {escape(flag['title'])}: {_quote(text, flag['spans'])}")
+    # As on the web, a low band is explained first by the signs that lower the risk.
+    sections = (_render_lowering, _render_warnings) if band == "low" else (_render_warnings, _render_lowering)
+    for section in sections:
+        section(console, text, result, strings)
     raising = [term for term in result["top_terms"] if term["weight"] > 0]
     lowering = [term for term in result["top_terms"] if term["weight"] < 0]
     if raising or lowering:
@@ -72,6 +65,25 @@ def render_result(
     for step in guidance.get("steps", []):
         console.print(f"  - {escape(step)}")
     _render_help(console, guidance, strings, country_names)
+
+
+def _render_warnings(console: Console, text: str, result: dict, strings: dict[str, str]) -> None:
+    """Every red flag with how strong a sign it is, the words it matched and why it matters."""
+    _heading(console, strings["red_flags"])
+    if not result["red_flags"]:
+        console.print(f"  {escape(strings['no_flags'])}")
+    for flag in result["red_flags"]:
+        severity = strings["severity_" + flag["severity"]]
+        console.print(f"  [red]●[/] {escape(flag['title'])} ({escape(severity)}): {_quote(text, flag['spans'])}")
+        console.print(f"    [dim]{escape(flag['why'])}[/]")
+
+
+def _render_lowering(console: Console, text: str, result: dict, strings: dict[str, str]) -> None:
+    """The signs that lower the risk, with the words they matched; nothing when there are none."""
+    if result.get("risk_lowering"):
+        _heading(console, strings["risk_lowering"])
+        for flag in result["risk_lowering"]:
+            console.print(f"  [green]●[/] {escape(flag['title'])}: {_quote(text, flag['spans'])}")
 
 
 def _render_help(console: Console, guidance: dict, strings: dict[str, str], country_names: dict[str, str]) -> None:
