@@ -14,7 +14,7 @@ import adscreen
 PACKAGE = Path(adscreen.__file__).resolve().parent
 
 # Modules of the flat core, by layer.
-FOUNDATION = {"errors", "config", "paths", "datafiles", "localized", "text", "language", "artefact"}
+FOUNDATION = {"errors", "config", "paths", "datafiles", "localized", "ui", "text", "language", "artefact"}
 MODEL = {"features", "ad_vector", "model", "explain"}
 SCORING = {"scoring", "registry"}
 

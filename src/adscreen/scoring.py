@@ -21,7 +21,7 @@ from adscreen.registry import LoadedModel
 from adscreen.rules.contacts import extract as extract_contacts
 from adscreen.rules.guidance import Guide
 from adscreen.rules.indicators import default_indicators
-from adscreen.rules.redflags import FlagMatch
+from adscreen.rules.redflags import FlagMatch, FlagTexts, default_flag_texts
 from adscreen.text import NOT_UTF8, fold, tokenise_folded, undecodable
 
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -70,6 +70,8 @@ class Scorer:
         prepare = loaded.model.pipeline.named_steps["prepare"]
         self.flags = prepare.flags
         self._raising = [flag.spec.effect == "raises" for flag in self.flags.flags]
+        # The model decides which flags fire; the data files say what they mean, in every language.
+        self.flag_texts = default_flag_texts()
         self.explainer = Explainer(loaded.model)
 
     @property
@@ -96,8 +98,8 @@ class Scorer:
             "risk": round(risk, 4),
             "band": band,
             "label": model.label(risk),
-            "red_flags": _flags(matches, "raises", explanation.flag_weights, shown_language),
-            "risk_lowering": _flags(matches, "lowers", explanation.flag_weights, shown_language),
+            "red_flags": _flags(matches, "raises", explanation.flag_weights, shown_language, self.flag_texts),
+            "risk_lowering": _flags(matches, "lowers", explanation.flag_weights, shown_language, self.flag_texts),
             "top_terms": [
                 {
                     "term": text[term.spans[0][0] : term.spans[0][1]] if term.spans else term.key,
@@ -144,12 +146,16 @@ class Scorer:
         )
 
 
-def _flags(matches: list[FlagMatch], effect: str, weights: dict[str, float], language: str) -> list[dict]:
+def _flags(
+    matches: list[FlagMatch], effect: str, weights: dict[str, float], language: str, texts: dict[str, FlagTexts]
+) -> list[dict]:
+    """The flags of one effect, strongest first, in the reader's language (the model's own texts for a flag
+    the data files no longer have)."""
     shown = [
         {
             "id": match.flag.id,
-            "title": match.flag.spec.title.get(language),
-            "why": match.flag.spec.why.get(language),
+            "title": texts.get(match.flag.id, match.flag.spec).title.get(language),
+            "why": texts.get(match.flag.id, match.flag.spec).why.get(language),
             "severity": match.flag.spec.severity,
             "weight": round(weights.get(match.flag.id, 0.0), 4),
             "spans": [list(span) for span in match.spans],

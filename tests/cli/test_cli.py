@@ -14,10 +14,10 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def test_score_prints_band_flags_terms_and_hotlines() -> None:
-    result = runner.invoke(app, ["score", LURE, "--country", "BY"])
+    result = runner.invoke(app, ["score", LURE, "--country", "BY", "--lang", "en"])
     assert result.exit_code == 0, result.output
-    assert "HIGH RISK" in result.output
-    assert "Red flags" in result.output and "хостес" in result.output.lower()
+    assert "High risk" in result.output
+    assert "All warning signs" in result.output and "хостес" in result.output.lower()
     assert "Words the model weighed" in result.output
     assert "8 801 201 5555" in result.output
 

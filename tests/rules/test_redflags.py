@@ -108,34 +108,49 @@ def test_word_start_grouping_keeps_the_meaning() -> None:
     assert regex.search("a fee") and not regex.search("no fee")
 
 
+# A title and a reason in all five languages, as every flag file must have them.
+TEXTS = "title: {en: t, ru: t, be: t, uk: t, pl: t}\nwhy: {en: w, ru: w, be: w, uk: w, pl: w}\n"
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         (
-            "id: BAD_REGEX\neffect: raises\nseverity: high\ntitle: {en: t, ru: t}\nwhy: {en: w, ru: w}\n"
-            "patterns: {ru: ['(unclosed'], be: [a], uk: [a], pl: [a], en: [a]}\n"
+            "id: BAD_REGEX\neffect: raises\nseverity: high\n"
+            + TEXTS
+            + "patterns: {ru: ['(unclosed'], be: [a], uk: [a], pl: [a], en: [a]}\n"
             "examples: {en: {match: [a], no_match: [b]}}\n",
             "BAD_REGEX, ru pattern '(unclosed'",
         ),
         (
-            "id: NO_PL\neffect: raises\nseverity: high\ntitle: {en: t, ru: t}\nwhy: {en: w, ru: w}\n"
-            "patterns: {ru: [a], be: [a], uk: [a], en: [a]}\nexamples: {en: {match: [a], no_match: [b]}}\n",
+            "id: NO_PL\neffect: raises\nseverity: high\n"
+            + TEXTS
+            + "patterns: {ru: [a], be: [a], uk: [a], en: [a]}\nexamples: {en: {match: [a], no_match: [b]}}\n",
             "no patterns for ['pl']",
         ),
         (
-            "id: WRONG_NAME\neffect: raises\nseverity: high\ntitle: {en: t, ru: t}\nwhy: {en: w, ru: w}\n"
-            "patterns: {ru: [a], be: [a], uk: [a], pl: [a], en: [a]}\nexamples: {en: {match: [a], no_match: [b]}}\n",
+            "id: WRONG_NAME\neffect: raises\nseverity: high\n"
+            + TEXTS
+            + "patterns: {ru: [a], be: [a], uk: [a], pl: [a], en: [a]}\nexamples: {en: {match: [a], no_match: [b]}}\n",
             "does not match the file name",
         ),
         (
-            "id: BAD_SEVERITY\neffect: raises\nseverity: extreme\ntitle: {en: t, ru: t}\nwhy: {en: w, ru: w}\n"
-            "patterns: {ru: [a], be: [a], uk: [a], pl: [a], en: [a]}\nexamples: {en: {match: [a], no_match: [b]}}\n",
+            "id: BAD_SEVERITY\neffect: raises\nseverity: extreme\n"
+            + TEXTS
+            + "patterns: {ru: [a], be: [a], uk: [a], pl: [a], en: [a]}\nexamples: {en: {match: [a], no_match: [b]}}\n",
             "severity",
         ),
         (
-            "id: UNKNOWN_FRAGMENT\neffect: raises\nseverity: high\ntitle: {en: t, ru: t}\nwhy: {en: w, ru: w}\n"
-            "patterns: {ru: ['<<NOPE>>'], be: [a], uk: [a], pl: [a], en: [a]}\nexamples: {en: {match: [a], no_match: [b]}}\n",
+            "id: UNKNOWN_FRAGMENT\neffect: raises\nseverity: high\n"
+            + TEXTS
+            + "patterns: {ru: ['<<NOPE>>'], be: [a], uk: [a], pl: [a], en: [a]}\nexamples: {en: {match: [a], no_match: [b]}}\n",
             "unknown fragment <<NOPE>>",
+        ),
+        (
+            "id: NO_BE\neffect: raises\nseverity: high\n"
+            "title: {en: t, ru: t, be: t, uk: t, pl: t}\nwhy: {en: w, ru: w, uk: w, pl: w}\n"
+            "patterns: {ru: [a], be: [a], uk: [a], pl: [a], en: [a]}\nexamples: {en: {match: [a], no_match: [b]}}\n",
+            "why.be",
         ),
         ("id: [unclosed", "cannot read"),
     ],

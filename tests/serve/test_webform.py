@@ -1,5 +1,5 @@
 """The web form without a browser: interface strings in five languages, the language choice, honest
-numbers and the first screen's call buttons (web/result_view.py)."""
+numbers and the first screen's call buttons (serve/result_view.py; adscreen/ui.py for the strings and the percent)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from adscreen.config import Settings
 from adscreen.errors import RuleConfigError
 from adscreen.localized import UI_LANGUAGES
 from adscreen.serve.app import create_app
-from adscreen.serve.result_view import call_buttons, first_number, phone_href, shown_percent
-from adscreen.serve.webform import UI_DIR, _placeholders, load_ui_strings
+from adscreen.serve.result_view import call_buttons, first_number, phone_href
+from adscreen.ui import UI_DIR, load_ui_strings, placeholders, shown_percent
 
 BROKEN = Path(__file__).resolve().parents[1] / "data" / "ui_broken"
 RU_LURE = "Девушки 18-25, работа хостес в Дубае, 3000$ в месяц, билеты оплачиваем, пиши в Telegram @dubai_job"
@@ -42,7 +42,7 @@ def test_every_interface_string_is_in_all_five_languages() -> None:
         assert table["html_lang"] == language
         for key, text in table.items():
             assert text.strip(), (language, key)
-            assert _placeholders(text) == _placeholders(english[key]), (language, key)
+            assert placeholders(text) == placeholders(english[key]), (language, key)
 
 
 def test_a_language_file_without_a_key_is_refused() -> None:

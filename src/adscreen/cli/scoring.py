@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,11 +28,37 @@ from adscreen.cli.app import (
 from adscreen.cli.render import batch_progress, render_result
 from adscreen.config import Settings
 from adscreen.errors import AdscreenError
+from adscreen.language import detect_language
+from adscreen.localized import UI_LANGUAGES
 from adscreen.tables.formats import table_format
 from adscreen.tables.stream import ReaderLimits, write_table
+from adscreen.ui import ui_strings
 
 if TYPE_CHECKING:
     pass
+
+
+def locale_language(environ: Mapping[str, str]) -> str | None:
+    """The language of the terminal's locale, as POSIX orders it (LC_ALL, then LC_MESSAGES, then LANG):
+    "uk_UA.UTF-8" -> "uk"; None for "C", "POSIX" or a language we do not speak."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name)
+        if value:
+            code = value.split(".")[0].split("@")[0].split("_")[0].lower()
+            return code if code in UI_LANGUAGES else None
+    return None
+
+
+def output_language(requested: str | None, ad_language: str, environ: Mapping[str, str]) -> str:
+    """The one language of an output: the one asked for, else the ad's own, else the locale's, else English."""
+    if requested is not None:
+        code = requested.strip().lower()
+        if code not in UI_LANGUAGES:
+            raise AdscreenError(f"unknown language {requested!r}; use one of {', '.join(UI_LANGUAGES)}")
+        return code
+    if ad_language in UI_LANGUAGES:
+        return ad_language
+    return locale_language(environ) or "en"
 
 
 @app.command()
@@ -43,21 +71,29 @@ def score(
         bool, typer.Option("--json", help="Print the JSON result instead of the readable summary.")
     ] = False,
     language: Annotated[
-        str | None, typer.Option("--lang", help="Language of the explanations (en, ru, be, uk, pl).")
+        str | None,
+        typer.Option(
+            "--lang",
+            help="Language of the whole output: en, ru, be, uk or pl"
+            " (default: the ad's language if one of these, else the locale's from LC_ALL/LANG, else en).",
+        ),
     ] = None,
 ) -> None:
     """Score one ad.
 
-    Example: adscreen score "Девушки 18-25, работа хостес в Дубае, билеты оплачиваем, пиши в Telegram" --country BY
+    Example: adscreen score "Девушки 18-25, работа хостес в Дубае, билеты оплачиваем, пиши в Telegram" --country BY --lang be
     """
     settings = Settings()
     ad = read_ad(text)
+    # Chosen before scoring, so the scorer writes flags and guidance in the language the headings use.
+    shown = output_language(language, detect_language(ad) if ad.strip() else "", os.environ)
     scorer = load_model(model or settings.model_path, settings.models_dir, settings.max_ad_chars)
-    result = scorer.score(ad, country=country or settings.default_country, ui_language=language)
+    result = scorer.score(ad, country=country or settings.default_country, ui_language=shown)
     if as_json:
         out.print_json(json.dumps(result, ensure_ascii=False))
     else:
-        render_result(out, ad, result)
+        country_names = {code: entry.name.get(shown) for code, entry in scorer.guide.hotlines.countries.items()}
+        render_result(out, ad, result, ui_strings()[shown], country_names)
 
 
 @app.command("score-file")

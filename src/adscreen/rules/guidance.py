@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
 from adscreen.datafiles import read_yaml, validated
 from adscreen.errors import RuleConfigError
-from adscreen.localized import UI_LANGUAGES, Localized
+from adscreen.localized import UI_LANGUAGES, Translated
 from adscreen.paths import DATA_DIR
 from adscreen.rules.regex_union import FirstMatches
 from adscreen.text import MappedText, fold_pattern, lower_pattern
@@ -46,7 +46,7 @@ class Hotline(BaseModel):
     source: str = Field(min_length=1)
     verified: str = Field(pattern=r"^\d{4}-\d{2}$")
     evidence_date: str | None = None
-    note: Localized | None = None
+    note: Translated | None = None
 
     @property
     def shown(self) -> bool:
@@ -55,7 +55,7 @@ class Hotline(BaseModel):
 
 class CountryLines(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Localized
+    name: Translated
     emergency: str = Field(min_length=1)
     lines: list[Hotline]
 
@@ -63,7 +63,7 @@ class CountryLines(BaseModel):
 class HotlineBook(BaseModel):
     model_config = ConfigDict(extra="forbid")
     compiled: str
-    source_note: Localized
+    source_note: Translated
     countries: dict[str, CountryLines]
     fallback: CountryLines
 
@@ -90,15 +90,15 @@ class Destinations(RootModel[dict[str, Destination]]):
 
 class BandAdvice(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    message: Localized
-    steps: list[Localized] = Field(min_length=1)
+    message: Translated
+    steps: list[Translated] = Field(min_length=1)
 
 
 class Advice(BaseModel):
     model_config = ConfigDict(extra="forbid")
     bands: dict[Literal["low", "medium", "high"], BandAdvice]
-    destination_intro: Localized
-    unknown_country: Localized
+    destination_intro: Translated
+    unknown_country: Translated
 
 
 @dataclass(frozen=True)

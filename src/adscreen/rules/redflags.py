@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adscreen.datafiles import read_yaml, validated
 from adscreen.errors import RuleConfigError
-from adscreen.localized import Localized
+from adscreen.localized import Localized, Translated
 from adscreen.paths import REDFLAGS_DIR
 from adscreen.rules.regex_union import compile_patterns
 from adscreen.text import MappedText, fold, fold_pattern, lower_pattern
@@ -58,6 +58,18 @@ class FlagSpec(BaseModel):
         if missing:
             raise ValueError(f"no patterns for {missing}")
         return patterns
+
+
+class FlagTexts(BaseModel):
+    """What a reader is told about a flag, in all five languages: the data files must hold every one.
+
+    ``FlagSpec`` is looser (English and Russian) because model files store their specs in it and must
+    keep loading; the words a result shows come from the data files through this (``flag_texts``).
+    """
+
+    model_config = ConfigDict(extra="ignore")
+    title: Translated
+    why: Translated
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,7 @@ def load_flag_file(path: Path, fragments: dict[str, str] | None = None) -> RedFl
     spec = validated(path, FlagSpec, raw)
     if spec.id != path.stem:
         raise RuleConfigError(f"{path}: id {spec.id} does not match the file name")
+    validated(path, FlagTexts, raw)  # a flag in the data speaks every language, not only English and Russian
     return build_flag(spec, str(path))
 
 
@@ -188,3 +201,24 @@ def load_flags(directory: Path = REDFLAGS_DIR) -> FlagSet:
     if not paths:
         raise RuleConfigError(f"{directory}: no red-flag files (*.yaml)")
     return FlagSet(tuple(load_flag_file(path, fragments) for path in paths))
+
+
+def flag_texts(directory: Path = REDFLAGS_DIR) -> dict[str, FlagTexts]:
+    """Each flag's title and reason in all five languages, by id, read from the data files (no regex is compiled).
+
+    A model file keeps the specs it was trained with, texts included, so a model trained before a
+    translation was written would show another language; the scorer shows these instead when it has them.
+    """
+    texts = {}
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name == FRAGMENTS_FILE:
+            continue
+        raw = read_yaml(path)
+        texts[path.stem] = validated(path, FlagTexts, raw)
+    return texts
+
+
+@lru_cache(maxsize=1)
+def default_flag_texts() -> dict[str, FlagTexts]:
+    """The shipped flags' texts, read on first use."""
+    return flag_texts()

@@ -71,11 +71,12 @@ from adscreen.serve.schemas import (
     HealthOut,
     ResultOut,
 )
-from adscreen.serve.webform import load_ui_strings, static, ui_strings
 from adscreen.serve.webform import router as web_router
+from adscreen.serve.webform import static
 from adscreen.tables.formats import table_format
 from adscreen.tables.stream import ReaderLimits
 from adscreen.training.feedback import FeedbackStore
+from adscreen.ui import load_ui_strings, ui_strings
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut, "description": "Over a size limit"},

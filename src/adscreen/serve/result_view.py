@@ -12,10 +12,8 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-# A calibrated risk at or above this is "very high" in words as well as in its band.
-VERY_HIGH_RISK = 0.9
-# The percent shown is never 0 or 100: a model's estimate is never certain either way.
-LOWEST_PERCENT, HIGHEST_PERCENT = 1, 99
+from adscreen.ui import is_very_high, shown_percent
+
 # How many of the strongest signs the first screen names.
 SIGNS_ON_FIRST_SCREEN = 2
 # Lines that help with a job abroad come before police and emergency numbers on the call button.
@@ -55,11 +53,6 @@ class FirstScreen:
     reasons: tuple[Reason, ...]
     indicators: Mapping[str, int]
     calls: tuple[CallButton, ...]
-
-
-def shown_percent(risk: float) -> int:
-    """The calibrated risk as a whole percent, kept between 1 and 99."""
-    return min(HIGHEST_PERCENT, max(LOWEST_PERCENT, round(risk * 100)))
 
 
 def first_number(phone: str | None) -> str | None:
@@ -149,7 +142,7 @@ def first_screen(result: dict, country_names: Mapping[str, str]) -> FirstScreen:
     return FirstScreen(
         band=result["band"],
         percent=shown_percent(result["risk"]),
-        very_high=result["band"] == "high" and result["risk"] >= VERY_HIGH_RISK,
+        very_high=is_very_high(result),
         reasons=reasons(result),
         indicators=result["indicators"],
         calls=call_buttons(result["guidance"], country_names),

@@ -1,9 +1,9 @@
 """The web form at ``/``: paste an ad, pick a country, read the result. Server-rendered, works without JavaScript.
 
 Interface strings live in ``data/ui/*.yaml``, one file per interface language (en, ru, be,
-uk, pl), each with exactly the keys of the others. The language comes from ``?lang=``, else
+uk, pl), each with exactly the keys of the others (``adscreen.ui``, shared with the terminal). The language comes from ``?lang=``, else
 the browser's Accept-Language, else the ad's own language, else English. A result opens
-with the answer (``web.result_view``); the rest follows in ``<details>`` sections. Jinja2 autoescaping is on, so an ad that
+with the answer (``serve.result_view``); the rest follows in ``<details>`` sections. Jinja2 autoescaping is on, so an ad that
 contains HTML or script is shown as text. Under a result, a person may send the ad as a
 correction (``POST /feedback``); nothing else that is pasted is stored.
 """
@@ -11,9 +11,7 @@ correction (``POST /feedback``); nothing else that is pasted is stored.
 from __future__ import annotations
 
 import itertools
-import string
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -21,66 +19,22 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import RootModel
 
-from adscreen.datafiles import read_yaml, validated
-from adscreen.errors import AdscreenError, RuleConfigError, http_status, public_message
+from adscreen.errors import AdscreenError, http_status, public_message
 from adscreen.localized import UI_LANGUAGES
-from adscreen.paths import DATA_DIR
 from adscreen.rules.guidance import Guide
 from adscreen.scoring import check_text
 from adscreen.serve.deps import FeedbackDep, ScorerDep, ServingDep, SettingsDep, admit_feedback
 from adscreen.serve.result_view import ad_language, first_screen, phone_href
 from adscreen.training.feedback import correction
+from adscreen.ui import DEFAULT_UI_LANGUAGE, ui_strings
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
-UI_DIR = DATA_DIR / "ui"
-DEFAULT_UI_LANGUAGE = "en"
 
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 templates.env.filters["tel"] = phone_href  # "8 801 201 5555" -> "tel:88012015555"; "" when not dialable
 router = APIRouter(include_in_schema=False)
 static = StaticFiles(directory=WEB_DIR / "static")
-
-
-UiStrings = RootModel[dict[str, str]]
-
-
-def load_ui_strings(directory: Path) -> dict[str, dict[str, str]]:
-    """Every UI language file, validated: a mapping of keys to texts, with exactly the keys of the
-    English one and the same ``{placeholders}`` in each text.
-
-    A broken file is a RuleConfigError naming it and the problem; ``create_app`` loads these
-    once, so a server with a broken file does not start.
-    """
-    strings = {path.stem: validated(path, UiStrings, read_yaml(path)).root for path in sorted(directory.glob("*.yaml"))}
-    if DEFAULT_UI_LANGUAGE not in strings:
-        raise RuleConfigError(f"{directory}: no {DEFAULT_UI_LANGUAGE}.yaml, the reference interface language")
-    reference = strings[DEFAULT_UI_LANGUAGE]
-    for language, table in strings.items():
-        where = directory / (language + ".yaml")
-        missing, extra = sorted(set(reference) - set(table)), sorted(set(table) - set(reference))
-        if missing or extra:
-            raise RuleConfigError(f"{where}: missing keys {missing}, keys not in {DEFAULT_UI_LANGUAGE}.yaml {extra}")
-        if table["html_lang"] != language:
-            raise RuleConfigError(f"{where}: html_lang is {table['html_lang']!r}, not {language!r}")
-        for key, text in table.items():
-            if _placeholders(text) != _placeholders(reference[key]):
-                raise RuleConfigError(
-                    f"{where}: {key} has placeholders {sorted(_placeholders(text))}, "
-                    f"{DEFAULT_UI_LANGUAGE}.yaml has {sorted(_placeholders(reference[key]))}"
-                )
-    return strings
-
-
-def _placeholders(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-
-@lru_cache(maxsize=1)
-def ui_strings() -> dict[str, dict[str, str]]:
-    """The interface strings, loaded once (first by ``create_app``)."""
-    return load_ui_strings(UI_DIR)
 
 
 def requested_language(query: str | None, accept_language: str | None) -> str | None:
