@@ -129,7 +129,7 @@ class Scorer:
         model = self.loaded.model
         pipeline = model.pipeline
         prepared = pipeline.named_steps["prepare"].transform(texts)
-        decisions = model.decisions_of(prepared)
+        decisions = model.decisions_of(prepared, self.explainer.vectorizer)
         risks = model.calibrate(decisions, model.offsets_of(texts))
         flag_columns = prepared.iloc[:, 1:].to_numpy()
         ids = self.flags.ids
