@@ -104,6 +104,13 @@ def test_the_compiled_database_is_cached_and_survives_a_broken_cache_file(tmp_pa
     assert Prefilter([["abc"]], cache_dir=tmp_path).candidates("abc") == {0}
 
 
+def test_a_text_that_is_not_valid_utf8_has_every_flag_searched(flags: FlagSet) -> None:
+    """A lone surrogate (JSON can carry one) cannot be encoded for hyperscan; the plain path scores it."""
+    text = "Работа в Дубае \ud800, девушки 18-25, билеты оплачиваем, пиши в Telegram"
+    assert list(flags._prefilter.candidates(text)) == list(range(len(flags.flags)))
+    assert _differences(flags, [text]) == []
+
+
 def test_without_hyperscan_every_flag_is_searched(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prefilter, "hyperscan", None)
     assert list(Prefilter([["abc"], ["def"]]).candidates("abc")) == [0, 1]

@@ -191,13 +191,17 @@ class Prefilter:
     def candidates(self, text: str) -> Container[int]:
         """Indexes of the flags that can fire in ``text``; every index when there is no database."""
         database = self._database if self._database is not None or self._failed else self._load()
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (from JSON "\ud800"): hyperscan reads only valid UTF-8
+            database = None
         if database is None:
             return range(self.size)
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(database)
         found = set(self.always)
-        database.scan(text.encode("utf-8"), match_event_handler=lambda id_, *_: found.add(id_), scratch=scratch)
+        database.scan(data, match_event_handler=lambda id_, *_: found.add(id_), scratch=scratch)
         return found
 
     def _load(self) -> object | None:
