@@ -92,6 +92,32 @@ def bare_rate(texts: list[str], rows: int) -> float:
     return rows / (time.perf_counter() - started)
 
 
+class TreePeak:
+    """The peak RSS of a process and all its children, sampled every ``every`` seconds while in the block."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        self.root, self.every, self.bytes = psutil.Process(pid), every, 0
+        self._done = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            try:
+                tree = [self.root, *self.root.children(recursive=True)]
+                self.bytes = max(self.bytes, sum(member.memory_info().rss for member in tree))
+            except psutil.Error:
+                pass
+            time.sleep(self.every)
+
+    def __enter__(self) -> TreePeak:
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self._done.set()
+        self._sampler.join()
+
+
 def run_command(source: Path, workers: int) -> tuple[float, int, str]:
     """Wall time, peak RSS of the process tree (sampled every 0.2 s) and the command's summary line."""
     target = OUT / f"scored-{source.name}"
@@ -99,31 +125,14 @@ def run_command(source: Path, workers: int) -> tuple[float, int, str]:
     command += ["--workers", str(workers), "--id-column", "ad_id"]
     started = time.perf_counter()
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        root = psutil.Process(process.pid)
-        while not done.is_set():
-            try:
-                tree = [root, *root.children(recursive=True)]
-                peak = max(peak, sum(member.memory_info().rss for member in tree))
-            except psutil.Error:
-                pass
-            time.sleep(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, stderr = process.communicate()
-    done.set()
-    sampler.join()
+    with TreePeak(process.pid) as peak:
+        _, stderr = process.communicate()
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"score-file failed: {stderr.strip()}")
     rows_out = _rows_in_order(target)
     target.unlink()
-    return seconds, peak, f"{stderr.strip().splitlines()[-1]} [rows out {rows_out:,}, in input order]"
+    return seconds, peak.bytes, f"{stderr.strip().splitlines()[-1]} [rows out {rows_out:,}, in input order]"
 
 
 def _rows_in_order(path: Path) -> int:

@@ -6,8 +6,10 @@ n-gram of the text located, then matched to the row). The fast path must agree b
 """
 
 import copy
+import json
 import re
 from collections import defaultdict
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -18,7 +20,7 @@ from adscreen import Scorer
 from adscreen.ad_vector import AdVectorizer, _char_wb_columns, _gram_table
 from adscreen.errors import ModelIntegrityError
 from adscreen.explain import Explanation
-from adscreen.features import FLAG_PREFIX, AdPreprocessor, build_features, flag_specs, transform_features
+from adscreen.features import FLAG_PREFIX, NORMALISED, AdPreprocessor, build_features, flag_specs, transform_features
 from adscreen.rules.redflags import load_flags
 from adscreen.text import MappedText, fold, normalise, tokenise_folded
 from adscreen.training.sample_ads import read_sample_rows
@@ -225,3 +227,32 @@ def test_char_wb_columns_are_sklearns_ngrams_in_the_vocabulary(ngram_range: tupl
     for word in ["a", "ab", "abc", "abcd", "abcdeq", "abcdez", "abxyz", "опыта", "опытная", "_num4_", "x" * 12, "zzz"]:
         expected = sorted(vocabulary[gram] for gram in analyzer(word) if gram in vocabulary)
         assert sorted(_char_wb_columns(word, grams, *ngram_range)) == expected, word
+
+
+def _batch_and_reference(scorer: Scorer, texts: list[str]) -> tuple:
+    """``decision_values`` with the model's vectorizer, and the fitted union + classifier straight from sklearn."""
+    model = scorer.loaded.model
+    prepared = model.pipeline.named_steps["prepare"].transform(texts)
+    reference = model.pipeline.named_steps["features"].transform(prepared)
+    fresh = AdVectorizer(model.pipeline.named_steps["features"], model.pipeline.named_steps["prepare"].flag_columns())
+    flag_columns = model.pipeline.named_steps["prepare"].flag_columns()
+    matrix = fresh.matrix(prepared[NORMALISED].tolist(), prepared[flag_columns].to_numpy())
+    classifier = model.pipeline.named_steps["classifier"]
+    return matrix, reference, model.decisions_of(prepared, fresh), classifier.decision_function(reference)
+
+
+def test_the_batch_matrix_is_the_pipelines_matrix(scorer: Scorer) -> None:
+    """Every sample and odd ad, twice: the second time every word's n-grams come from the cache."""
+    for _ in range(2):
+        matrix, reference, decisions, expected = _batch_and_reference(scorer, SAMPLE_TEXTS + ODD_TEXTS)
+        assert (matrix != reference).nnz == 0
+        assert np.array_equal(matrix.indices, reference.indices) and np.array_equal(matrix.indptr, reference.indptr)
+        assert np.abs(decisions - expected).max() <= 1e-12
+
+
+def test_the_batch_matrix_is_the_pipelines_matrix_on_real_ads(scorer: Scorer, real_ads_path: Path) -> None:
+    with real_ads_path.open(encoding="utf-8") as lines:
+        texts = [json.loads(line)["text"] for line in lines if line.strip()]
+    matrix, reference, decisions, expected = _batch_and_reference(scorer, texts)
+    assert (matrix != reference).nnz == 0
+    assert np.abs(decisions - expected).max() <= 1e-12

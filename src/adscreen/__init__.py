@@ -37,7 +37,11 @@ def __getattr__(name: str) -> object:
 
 
 def load_model(
-    path: str | Path | None = None, models_dir: str | Path = MODELS_DIR, max_chars: int = MAX_AD_CHARS
+    path: str | Path | None = None,
+    models_dir: str | Path = MODELS_DIR,
+    max_chars: int = MAX_AD_CHARS,
+    *,
+    deferred: bool = False,
 ) -> Scorer:
     """A ready Scorer: the registry's current model, a model by name, or an explicit model folder.
 
@@ -45,7 +49,8 @@ def load_model(
     inside ``models_dir``, verified against the registry's hash too. A path with a separator
     (``"models/adscreen-v1"``, ``"./my-model"``, an absolute path) is that folder. Either way the
     model file is loaded only after its sha256 and scikit-learn version are verified, and
-    loading it runs no code from it (see ``adscreen.artefact``).
+    loading it runs no code from it (see ``adscreen.artefact``). ``deferred`` reads the model file
+    only when the Scorer first scores (a server's HTTP process whose scoring processes hold the model).
     """
     from adscreen.registry import Registry, is_model_name, load_model_dir
     from adscreen.rules.guidance import load_guide
@@ -53,14 +58,14 @@ def load_model(
 
     registry = Registry(Path(models_dir))
     if path is None:
-        loaded = registry.load_current()
+        loaded = registry.load_current(deferred)
     elif is_model_name(path):
-        loaded = load_model_dir(registry.folder(str(path)), registry.recorded_sha256(str(path)))
+        loaded = load_model_dir(registry.folder(str(path)), registry.recorded_sha256(str(path)), deferred)
     else:
         path = Path(path)
         inside = path.resolve().parent == registry.root.resolve()
         recorded = registry.read()["models"].get(path.name, {}).get("sha256") if inside else None
-        loaded = load_model_dir(path, recorded)
+        loaded = load_model_dir(path, recorded, deferred)
     return Scorer(loaded, load_guide(), max_chars)
 
 

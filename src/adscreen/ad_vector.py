@@ -7,17 +7,24 @@ same n-grams, same float32 TF-IDF arithmetic, sklearn's own L2 kernel; tests com
 the two on every sample ad) and, on the way, where each feature occurs in the text,
 which the explanation needs. It supports the feature union ``build_features`` makes
 and refuses any other, so a different model can never be scored wrongly.
+
+``AdVectorizer.matrix`` gives the same rows for many ads at once, for ``score_many`` and
+score-file: sklearn re-cuts every occurrence of every word into n-grams in a Python loop,
+about half of batch scoring; here each distinct word is cut once per process (the same cache
+as one ad's), and the counts go through the fitted vectorizer's own TF-IDF transform.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import NamedTuple
 
 import numpy as np
+from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import FunctionTransformer
@@ -77,6 +84,13 @@ class _Block(NamedTuple):
     flag_positions: list[int]
     # The fitted vocabulary mapped to columns of the whole row, as plain ints (numpy integers count slower).
     vocabulary: dict[str, int]
+
+    @property
+    def text_vectorizer(self) -> TfidfVectorizer:
+        """The word or char block's vectorizer; the flag block has none, and asking it for one is a bug."""
+        if self.vectorizer is None:
+            raise TypeError("the red-flag block has no vectorizer")
+        return self.vectorizer
 
 
 class AdVectorizer:
@@ -139,6 +153,43 @@ class AdVectorizer:
         char_totals = char_counts[np.searchsorted(char_indices, char_columns)]
         return AdVector(
             np.concatenate(indices), np.concatenate(values), word_spans, words, char_columns, char_words, char_totals
+        )
+
+    def matrix(self, normalised: Sequence[str], fired: np.ndarray) -> sparse.csr_matrix:
+        """The rows ``transform_features`` gives for many ads, from their normalised texts and their red flags
+        (one row per ad, in the model's flag order): the same values to the bit (tests compare them)."""
+        word_counts, char_counts = self._counts(normalised)
+        blocks = []
+        for block in self.blocks:
+            if block.vectorizer is None:
+                blocks.append(sparse.csr_matrix(np.asarray(fired, dtype=np.float64)[:, block.flag_positions]))
+            else:
+                counts = word_counts if block is self.word else char_counts
+                # The fitted TfidfTransformer that TfidfVectorizer.transform itself applies to its counts.
+                blocks.append(block.vectorizer._tfidf.transform(counts, copy=False))
+        return sparse.hstack(blocks, format="csr")
+
+    def _counts(self, normalised: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """CountVectorizer's word and char_wb count matrices (block-local columns, float, sorted indices)."""
+        vocabulary, skipped, word_start = self.word.vocabulary, self._skipped_words, self.word.start
+        low, high = self.word.text_vectorizer.ngram_range
+        cut_word, char_start = self._cut_word, self.char.start
+        word_columns: list[int] = []
+        word_ends = [0]
+        char_columns: list[int] = []
+        char_ends = [0]
+        for text in normalised:
+            tokens = [token for token in _TOKEN.findall(text) if token not in skipped]
+            for size in range(low, high + 1):
+                grams = tokens if size == 1 else (" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
+                word_columns += [column for gram in grams if (column := vocabulary.get(gram)) is not None]
+            word_ends.append(len(word_columns))
+            for word in text.split():
+                char_columns += cut_word(word)[0]
+            char_ends.append(len(char_columns))
+        return (
+            _count_matrix(word_columns, word_ends, word_start, self.word),
+            _count_matrix(char_columns, char_ends, char_start, self.char),
         )
 
     def _word_spans(self, text: str) -> dict[int, list[Span]]:
@@ -245,6 +296,18 @@ def _char_wb_columns(word: str, grams: dict[str, tuple[int | None, bool]], low: 
             if not grows:
                 break
     return found
+
+
+def _count_matrix(columns: list[int], ends: list[int], start: int, block: _Block) -> sparse.csr_matrix:
+    """Rows of n-gram occurrences (columns of the whole row) as the block's count matrix, as CountVectorizer
+    builds it: summing duplicates counts each n-gram and sorts the indices."""
+    indices = np.asarray(columns, dtype=np.int64) - start
+    counts = sparse.csr_matrix(
+        (np.ones(len(indices), dtype=block.text_vectorizer.dtype), indices, np.asarray(ends, dtype=np.int64)),
+        shape=(len(ends) - 1, block.stop - block.start),
+    )
+    counts.sum_duplicates()
+    return counts
 
 
 class _CsrRow(NamedTuple):

@@ -17,7 +17,8 @@ from scipy import special
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from adscreen.features import AdPreprocessor, build_features, flag_specs, transform_features
+from adscreen.ad_vector import AdVectorizer
+from adscreen.features import NORMALISED, AdPreprocessor, build_features, flag_specs, transform_features
 from adscreen.rules.redflags import FlagSet
 from adscreen.text import script_language
 
@@ -49,9 +50,9 @@ class AdModel:
     # Added to an ad's decision value by its language (``text.script_language``) before calibration.
     language_offsets: dict[str, float] = field(default_factory=dict)
 
-    def decisions_of(self, prepared: pd.DataFrame) -> np.ndarray:
-        """Decision values of already prepared ads (see ``AdPreprocessor``)."""
-        return decision_values(self.pipeline, prepared)
+    def decisions_of(self, prepared: pd.DataFrame, vectorizer: AdVectorizer | None = None) -> np.ndarray:
+        """Decision values of already prepared ads (see ``AdPreprocessor``); see ``decision_values``."""
+        return decision_values(self.pipeline, prepared, vectorizer)
 
     def offsets_of(self, texts: Iterable[str]) -> np.ndarray:
         """Each ad's language offset (0 for a language the model has none for)."""
@@ -73,9 +74,18 @@ class AdModel:
         return "suspicious" if risk >= self.threshold else "looks_ok"
 
 
-def decision_values(pipeline: Pipeline, prepared: pd.DataFrame) -> np.ndarray:
-    """The classifier's decision values of already prepared ads: the one path for scoring and cross-validation."""
-    matrix = transform_features(pipeline.named_steps["features"], prepared)
+def decision_values(pipeline: Pipeline, prepared: pd.DataFrame, vectorizer: AdVectorizer | None = None) -> np.ndarray:
+    """The classifier's decision values of already prepared ads: the one path for scoring and cross-validation.
+
+    Scoring passes the model's ``AdVectorizer``, whose per-word n-gram cache builds the same matrix
+    faster and stays warm from one batch to the next; cross-validation's pipelines are fitted per
+    fold and use the fitted union as is.
+    """
+    if vectorizer is None:
+        matrix = transform_features(pipeline.named_steps["features"], prepared)
+    else:
+        flag_columns = pipeline.named_steps["prepare"].flag_columns()
+        matrix = vectorizer.matrix(prepared[NORMALISED].tolist(), prepared[flag_columns].to_numpy())
     return pipeline.named_steps["classifier"].decision_function(matrix)
 
 

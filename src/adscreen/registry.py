@@ -21,7 +21,8 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,11 +56,28 @@ def checked_name(name: object, where: str = "model name") -> str:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A verified model and its metadata."""
+    """A verified model and its metadata.
 
-    model: AdModel
+    A deferred one (``load_model_dir(..., deferred=True)``: no ``_model``) is verified at once but
+    reads its model file on first use of ``model``, verifying it again: a server whose scoring
+    processes each hold the model needs only its name and metadata in the process that answers HTTP.
+    """
+
+    _model: AdModel | None
     metadata: dict
     path: Path
+    expected_sha256: str | None = None  # the registry's hash, checked again when a deferred model is read
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
+    @property
+    def model(self) -> AdModel:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    object.__setattr__(self, "_model", _read_model(self.path, self.expected_sha256)[0])
+        model = self._model
+        assert model is not None  # set just above, under the lock
+        return model
 
     @property
     def name(self) -> str:
@@ -135,17 +153,29 @@ def verify_model_file(directory: Path, metadata: dict, expected_sha256: str | No
     return model_path
 
 
-def load_model_dir(directory: Path, expected_sha256: str | None = None) -> LoadedModel:
-    """Load one model folder after verifying it; no code from the folder runs (see ``artefact``)."""
+def load_model_dir(directory: Path, expected_sha256: str | None = None, deferred: bool = False) -> LoadedModel:
+    """Load one model folder after verifying it; no code from the folder runs (see ``artefact``).
+
+    ``deferred``: verify now, read the model file on first use (see ``LoadedModel``).
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelIntegrityError(f"{directory}: no such model folder")
+    if deferred:
+        metadata = read_metadata(directory)
+        verify_model_file(directory, metadata, expected_sha256)
+        return LoadedModel(None, metadata, directory, expected_sha256)
+    model, metadata = _read_model(directory, expected_sha256)
+    return LoadedModel(model, metadata, directory)
+
+
+def _read_model(directory: Path, expected_sha256: str | None) -> tuple[AdModel, dict]:
     metadata = read_metadata(directory)
     model_path = verify_model_file(directory, metadata, expected_sha256)
     model = artefact.load(model_path)
     if not isinstance(model, AdModel):
         raise ModelIntegrityError(f"{model_path}: not an adscreen model")
-    return LoadedModel(model, metadata, directory)
+    return model, metadata
 
 
 def convert_pickled_model(directory: Path, expected_sha256: str | None = None) -> dict:
@@ -264,6 +294,6 @@ class Registry:
             write_json_atomically(self.path, registry)
         return metadata
 
-    def load_current(self) -> LoadedModel:
+    def load_current(self, deferred: bool = False) -> LoadedModel:
         directory, sha256 = self.current_path()
-        return load_model_dir(directory, sha256)
+        return load_model_dir(directory, sha256, deferred)

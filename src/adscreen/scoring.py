@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -16,15 +17,17 @@ from adscreen.config import MAX_AD_CHARS
 from adscreen.errors import InputError, InputTooLarge
 from adscreen.explain import Explainer
 from adscreen.language import detect_language
+from adscreen.language import warm_up as warm_up_language
 from adscreen.localized import UI_LANGUAGES
 from adscreen.registry import LoadedModel
 from adscreen.rules.contacts import extract as extract_contacts
 from adscreen.rules.guidance import Guide
 from adscreen.rules.indicators import default_indicators
-from adscreen.rules.redflags import FlagMatch, FlagTexts, default_flag_texts
+from adscreen.rules.redflags import FlagMatch, FlagSet, FlagTexts, default_flag_texts
 from adscreen.text import NOT_UTF8, fold, tokenise_folded, undecodable
 
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+WARM_UP_TEXT = "Работа за границей, жильё бесплатно. Work abroad, no experience, write on Telegram."
 
 
 def check_text(text: object, max_chars: int = MAX_AD_CHARS) -> str:
@@ -67,12 +70,32 @@ class Scorer:
         self.loaded = loaded
         self.guide = guide
         self.max_chars = max_chars
-        prepare = loaded.model.pipeline.named_steps["prepare"]
-        self.flags = prepare.flags
-        self._raising = [flag.spec.effect == "raises" for flag in self.flags.flags]
-        # The model decides which flags fire; the data files say what they mean, in every language.
-        self.flag_texts = default_flag_texts()
-        self.explainer = Explainer(loaded.model)
+
+    # Built on first use, not here: the HTTP process of a server with scoring processes holds a Scorer for
+    # the model's name and guide only, and its model (deferred, see ``LoadedModel``) is then never read.
+    @cached_property
+    def flags(self) -> FlagSet:
+        return self.loaded.model.pipeline.named_steps["prepare"].flags
+
+    @cached_property
+    def _raising(self) -> list[bool]:
+        return [flag.spec.effect == "raises" for flag in self.flags.flags]
+
+    @cached_property
+    def flag_texts(self) -> dict[str, FlagTexts]:
+        """The model decides which flags fire; the data files say what they mean, in every language."""
+        return default_flag_texts()
+
+    @cached_property
+    def explainer(self) -> Explainer:
+        return Explainer(self.loaded.model)
+
+    def warm_up(self) -> None:
+        """Do now what the first ad would otherwise wait seconds for: read the model, index its vocabularies,
+        load the flags' prefilter and the language models. A server calls it where it scores."""
+        folded = fold(WARM_UP_TEXT)
+        self.explainer.explain(tokenise_folded(folded), self.flags.scan(folded).fired)
+        warm_up_language()
 
     @property
     def model_info(self) -> dict:
@@ -131,7 +154,7 @@ class Scorer:
         model = self.loaded.model
         pipeline = model.pipeline
         prepared = pipeline.named_steps["prepare"].transform(texts)
-        decisions = model.decisions_of(prepared)
+        decisions = model.decisions_of(prepared, self.explainer.vectorizer)
         risks = model.calibrate(decisions, model.offsets_of(texts))
         flag_columns = prepared.iloc[:, 1:].to_numpy()
         ids = self.flags.ids

@@ -266,3 +266,15 @@ def test_a_real_server_follows_promote_and_rollback(server: str, models: Path) -
         wait_for(client, SHIPPED, statuses)
         assert client.post("/v1/score", json={"text": LURE}).json()["label"] == "suspicious"
     assert set(statuses) <= {200}
+
+
+@pytest.mark.slow
+def test_with_scoring_processes_the_http_process_never_reads_the_model(models: Path) -> None:
+    """The model (and its languages' models) live in the scoring processes; this one only names it."""
+    settings = app_settings(models).model_copy(update={"workers": 1})
+    with TestClient(create_app(settings)) as client:
+        assert served(client) == (SHIPPED, SHIPPED, "suspicious")
+        batch = client.post("/v1/score/batch", json={"items": [{"text": LURE}, {"text": "Praca w Warszawie"}]})
+        assert batch.status_code == 200 and len(batch.json()["results"]) == 2
+        assert client.get("/").status_code == 200 and client.get("/healthz").status_code == 200
+        assert source_of(client).serving().scorer.loaded._model is None

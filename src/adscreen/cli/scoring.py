@@ -139,7 +139,8 @@ def score_file(
     if not is_engine(engine):
         raise AdscreenError(f"unknown engine {engine!r}; use local or dask")
     settings = Settings()
-    scorer = load_model(model or settings.model_path, settings.models_dir, settings.max_ad_chars)
+    # Deferred: with worker processes this one only names the model; it reads the file if it scores itself.
+    scorer = load_model(model or settings.model_path, settings.models_dir, settings.max_ad_chars, deferred=True)
     options = BatchOptions(
         text_column=text_column,
         id_column=id_column,

@@ -10,7 +10,7 @@ Files are validated on load; a bad regex names its file and pattern.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -22,6 +22,7 @@ from adscreen.datafiles import read_yaml, validated
 from adscreen.errors import RuleConfigError
 from adscreen.localized import Localized, Translated
 from adscreen.paths import REDFLAGS_DIR
+from adscreen.rules.prefilter import Prefilter
 from adscreen.rules.regex_union import compile_patterns
 from adscreen.text import MappedText, fold, fold_pattern, lower_pattern
 
@@ -87,6 +88,8 @@ class RedFlag:
     spec: FlagSpec
     source: str
     regex: re.Pattern[str]
+    # The folded patterns ``regex`` was compiled from: what the prefilter widens.
+    patterns: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -122,7 +125,7 @@ def build_flag(spec: FlagSpec, source: str) -> RedFlag:
             except re.error as error:
                 raise RuleConfigError(f"{source}: flag {spec.id}, {language} pattern {pattern!r}: {error}") from None
             patterns.append(folded)
-    return RedFlag(spec, source, compile_patterns(patterns))
+    return RedFlag(spec, source, compile_patterns(patterns), tuple(patterns))
 
 
 _FRAGMENT = re.compile(r"<<([A-Z0-9_]+)>>")
@@ -159,27 +162,40 @@ def load_flag_file(path: Path, fragments: dict[str, str] | None = None) -> RedFl
 
 @dataclass(frozen=True)
 class FlagSet:
-    """All red flags, loaded once; finding them is a pure function of the text."""
+    """All red flags, loaded once; finding them is a pure function of the text.
+
+    Each flag's regex alone decides whether it fires and where; with ``prefiltered`` (the default)
+    one hyperscan pass first tells which flags can fire, and only those regexes run (see
+    ``prefilter``). ``prefiltered=False`` runs every regex on every ad: the reference the tests
+    compare with.
+    """
 
     flags: tuple[RedFlag, ...]
+    prefiltered: bool = True
 
     @cached_property
     def ids(self) -> tuple[str, ...]:
         return tuple(flag.id for flag in self.flags)
 
+    @cached_property
+    def _prefilter(self) -> Prefilter | None:
+        return Prefilter([flag.patterns for flag in self.flags]) if self.prefiltered else None
+
+    def _candidates(self, text: str) -> Container[int]:
+        prefilter = self._prefilter
+        return prefilter.candidates(text) if prefilter is not None else range(len(self.flags))
+
     def scan(self, folded: MappedText) -> FlagScan:
         """Every flag that fires in an already folded ad, with its spans, and the model's indicators: one pass."""
-        spanned: dict[str, tuple[tuple[int, int], ...] | None] = {}
-        searched: dict[str, bool | None] = {}
-        for flag in self.flags:
-            matches = list(flag.regex.finditer(folded.text))
-            searched[flag.id] = True if matches else None  # what ``fired`` finds with ``search``
-            spans = [folded.original_span(m.start(), m.end()) for m in matches if m.end() > m.start()]
-            spanned[flag.id] = tuple(_merge(spans)) if spans else None
-        return FlagScan(
-            [FlagMatch(flag, found) for flag in self.flags if (found := spanned[flag.id]) is not None],
-            [searched[flag_id] is not None for flag_id in self.ids],
-        )
+        candidates = self._candidates(folded.text)
+        matches, fired = [], []
+        for index, flag in enumerate(self.flags):
+            found = list(flag.regex.finditer(folded.text)) if index in candidates else []
+            fired.append(bool(found))  # what ``fired`` finds with ``search``
+            spans = [folded.original_span(m.start(), m.end()) for m in found if m.end() > m.start()]
+            if spans:
+                matches.append(FlagMatch(flag, tuple(_merge(spans))))
+        return FlagScan(matches, fired)
 
     def find(self, text: str) -> list[FlagMatch]:
         """Every flag that fires in the ad, in the order of ``ids``."""
@@ -187,7 +203,10 @@ class FlagSet:
 
     def fired(self, folded: MappedText) -> list[bool]:
         """Whether each flag fires, in the order of ``ids``: the model's features, so no spans."""
-        return [flag.regex.search(folded.text) is not None for flag in self.flags]
+        candidates = self._candidates(folded.text)
+        return [
+            index in candidates and flag.regex.search(folded.text) is not None for index, flag in enumerate(self.flags)
+        ]
 
 
 def load_flags(directory: Path = REDFLAGS_DIR) -> FlagSet:

@@ -49,7 +49,6 @@ from adscreen.errors import (
     http_status,
     public_message,
 )
-from adscreen.language import warm_up
 from adscreen.paths import DATA_DIR
 from adscreen.rules.contacts import default_finder, load_contact_rules
 from adscreen.rules.guidance import load_guide
@@ -343,7 +342,10 @@ def _validation_message(error: RequestValidationError) -> str:
 def _scorer_source(settings: Settings) -> ScorerSource:
     """The model to serve (a fixed folder, else the registry's current one) and its scoring processes."""
     if settings.model_path:
-        scorer = load_model(settings.model_path, settings.models_dir, settings.max_ad_chars)
+        # With scoring processes this one keeps only the model's name and metadata (``deferred``).
+        scorer = load_model(
+            settings.model_path, settings.models_dir, settings.max_ad_chars, deferred=settings.workers > 0
+        )
         return ScorerSource(scorer, processes=settings.workers)
     return ScorerSource.from_registry(settings.models_dir, settings.max_ad_chars, processes=settings.workers)
 
@@ -372,7 +374,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if scorer is None and source is None:
             app.state.scorer_source = await run_in_threadpool(_scorer_source, settings)
-            await run_in_threadpool(warm_up)  # a served app answers its first person as fast as the rest
+            if not settings.workers:  # else the scoring processes warm up, and this one never scores
+                # a served app answers its first person as fast as the rest
+                await run_in_threadpool(app.state.scorer_source.serving().scorer.warm_up)
         serving: ScorerSource = app.state.scorer_source
         watcher = None
         if serving.reloads and settings.reload_interval > 0:

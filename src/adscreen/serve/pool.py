@@ -51,7 +51,6 @@ from pathlib import Path
 from typing import cast
 
 from adscreen.errors import AdscreenError, ScoringTimeout, ScoringUnavailable
-from adscreen.language import warm_up
 from adscreen.registry import LoadedModel, load_model_dir
 from adscreen.rules.guidance import load_guide
 from adscreen.scoring import Scorer
@@ -94,7 +93,7 @@ def _serve(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then stops its pool
     try:
         scorer = make(Path(model_dir), sha256, max_chars)
-        warm_up()
+        scorer.warm_up()
     except Exception as error:  # the parent reports it; a traceback here would go nowhere useful
         _send_answer(answers, ("failed", str(error)))
         return

@@ -94,7 +94,8 @@ def load_serving(
     """The verified model in ``directory`` and its scoring processes, which load it side by side with this one."""
     pool = ScoringPool.start(directory, sha256, max_chars, processes, make_scorer) if processes else None
     try:
-        scorer = Scorer(load_model_dir(directory, sha256), guide, max_chars)
+        # With a pool, this process only names the model: its file is read where it scores (``deferred``).
+        scorer = Scorer(load_model_dir(directory, sha256, deferred=pool is not None), guide, max_chars)
         if pool is not None:
             pool.wait_ready()
     except BaseException:

@@ -1,0 +1,250 @@
+"""One pass over a folded ad to find which red flags can fire, before their exact regexes run.
+
+Each flag's own regex (``regex_union.compile_patterns`` of its patterns) stays the only judge of
+whether the flag fires and where. Searching all of them costs one ``re`` pass per flag, about a
+third of batch scoring. Hyperscan scans the text once for every flag's patterns and reports the
+flags that *can* match; only those are searched with ``re``. Results are identical as long as the
+report is a superset of the flags that fire. The tests compare this path with the plain one on
+every example and ad.
+
+Hyperscan cannot run the patterns as written. It refuses ``\\b`` in Unicode mode and has no
+lookarounds, and its ASCII mode reads ``\\w`` as ASCII. So each pattern is *widened* into a
+pattern that matches wherever the original does (``widen``):
+- lookarounds and word boundaries are dropped;
+- atomic and possessive constructs become plain ones;
+- long bounded repeats become unbounded (``[\\s\\S]{0,250}?`` kept the compile running for minutes);
+- ``\\w``, ``\\d`` and ``\\s`` become their ASCII members plus every non-ASCII character.
+A flag with a pattern that cannot be widened is always searched. Without hyperscan, or when the
+database does not compile, every flag is searched.
+
+Compiling the database takes about 15 s, so it happens on first use, not when the rules are
+loaded, and the compiled database is stored in the user's cache folder under a hash of what it
+was compiled from: the next process loads it in milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import re
+import threading
+from collections.abc import Container, Sequence
+from pathlib import Path
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any
+
+from platformdirs import user_cache_path
+
+
+def _import_hyperscan() -> Any:
+    """hyperscan, or None on a platform without its wheel: then every flag is searched, with the same results."""
+    try:
+        return importlib.import_module("hyperscan")
+    except ImportError:
+        return None
+
+
+hyperscan: Any = _import_hyperscan()
+
+# UTF-8 text; one report per flag pattern is enough; widened patterns may match empty; and hyperscan's
+# PREFILTER mode may widen further what it cannot compile exactly, which keeps the superset.
+_FLAGS = (
+    (
+        hyperscan.HS_FLAG_UTF8
+        | hyperscan.HS_FLAG_SINGLEMATCH
+        | hyperscan.HS_FLAG_ALLOWEMPTY
+        | hyperscan.HS_FLAG_PREFILTER
+    )
+    if hyperscan is not None
+    else 0
+)
+# Repeats bounded above this are made unbounded: the same match positions, and a compile that finishes.
+WIDEN_ABOVE = 20
+_NON_ASCII = r"\x{80}-\x{10ffff}"
+_ANY = r"[\x{0}-\x{10ffff}]"
+# Python's Unicode classes as ASCII-mode hyperscan classes that contain them; None: widen to any character.
+_CATEGORIES = {
+    sre.CATEGORY_DIGIT: "0-9" + _NON_ASCII,
+    sre.CATEGORY_SPACE: r"\s" + _NON_ASCII,
+    sre.CATEGORY_WORD: "0-9a-zA-Z_" + _NON_ASCII,
+    sre.CATEGORY_NOT_DIGIT: None,
+    sre.CATEGORY_NOT_SPACE: None,
+    sre.CATEGORY_NOT_WORD: None,
+}
+# Python's default flags for a str pattern; any other flag (case folding, multiline ...) is not widened.
+_DEFAULT_FLAGS = re.UNICODE
+
+
+class NotWidened(ValueError):
+    """A pattern uses a construct ``widen`` does not translate; its flag is then always searched."""
+
+
+def widen(pattern: str) -> str:
+    """A hyperscan pattern (UTF-8, ASCII classes) that matches wherever the Python ``pattern`` matches."""
+    parsed = sre_parse.parse(pattern)
+    if parsed.state.flags & ~_DEFAULT_FLAGS:
+        raise NotWidened(f"flags {parsed.state.flags:#x}")
+    return _sequence(parsed.data)
+
+
+def _char(code: int) -> str:
+    char = chr(code)
+    return char if char.isalnum() or char == "_" else f"\\x{{{code:x}}}"
+
+
+def _class(op: object, value: Any) -> str:  # value: sre_parse's operand, typed by op
+    if op is sre.LITERAL:
+        return _char(value)
+    if op is sre.NOT_LITERAL:
+        return f"[^{_char(value)}]"
+    if op is sre.ANY:
+        return _ANY
+    negated, parts = False, []
+    for item_op, item in value:
+        if item_op is sre.NEGATE:
+            negated = True
+        elif item_op is sre.LITERAL:
+            parts.append(_char(item))
+        elif item_op is sre.RANGE:
+            parts.append(f"{_char(item[0])}-{_char(item[1])}")
+        elif item_op is sre.CATEGORY:
+            mapped = _CATEGORIES[item]
+            if mapped is None:  # a negated category: any character contains it
+                return _ANY
+            parts.append(mapped)
+        else:
+            raise NotWidened(f"class item {item_op}")
+    if negated and any(_NON_ASCII in part for part in parts):
+        return _ANY  # the complement of a widened class would be narrower than the original's
+    return ("[^" if negated else "[") + "".join(parts) + "]"
+
+
+def _repeat(low: int, high: Any) -> str:  # high: an int or sre's MAXREPEAT
+    if high is sre.MAXREPEAT or high > WIDEN_ABOVE:
+        return {0: "*", 1: "+"}.get(low, f"{{{low},}}")
+    if (low, high) == (0, 1):
+        return "?"
+    return f"{{{low}}}" if low == high else f"{{{low},{high}}}"
+
+
+def _sequence(items: Sequence) -> str:
+    out = []
+    for op, value in items:
+        if op in (sre.LITERAL, sre.NOT_LITERAL, sre.IN, sre.ANY):
+            out.append(_class(op, value))
+        elif op is sre.AT:
+            if value in (sre.AT_BEGINNING, sre.AT_BEGINNING_STRING):
+                out.append(r"\A" if value is sre.AT_BEGINNING_STRING else "^")
+            elif value in (sre.AT_END, sre.AT_END_STRING):
+                out.append(r"\z" if value is sre.AT_END_STRING else "$")
+            elif value not in (sre.AT_BOUNDARY, sre.AT_NON_BOUNDARY):  # boundaries are dropped
+                raise NotWidened(f"anchor {value}")
+        elif op in (sre.ASSERT, sre.ASSERT_NOT):
+            continue  # a lookaround only removes matches
+        elif op is sre.SUBPATTERN:
+            if value[1] or value[2]:
+                raise NotWidened("inline flags")
+            out.append("(?:" + _sequence(value[3].data) + ")")
+        elif op is sre.ATOMIC_GROUP:
+            out.append("(?:" + _sequence(value.data) + ")")
+        elif op is sre.BRANCH:
+            out.append("(?:" + "|".join(_sequence(branch.data) for branch in value[1]) + ")")
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+            low, high, sub = value  # all greedy: a prefilter needs where matches exist, not which one
+            out.append("(?:" + _sequence(sub.data) + ")" + _repeat(low, high))
+        else:
+            raise NotWidened(f"construct {op}")
+    return "".join(out)
+
+
+class Prefilter:
+    """Which of some flags can fire in a folded text, from one hyperscan scan.
+
+    Built from each flag's folded patterns, in the flags' order; ``candidates`` answers with flag
+    indexes. The database is compiled (or read from the cache) on the first ``candidates`` call.
+    """
+
+    def __init__(self, flag_patterns: Sequence[Sequence[str]], cache_dir: Path | None = None) -> None:
+        self.size = len(flag_patterns)
+        self.cache_dir = cache_dir
+        expressions: list[str] = []
+        owners: list[int] = []
+        always = set()
+        for index, patterns in enumerate(flag_patterns):
+            try:
+                widened = [widen(pattern) for pattern in patterns]
+            except (NotWidened, re.error):
+                widened = []
+            if not widened:
+                always.add(index)
+            expressions += widened
+            owners += [index] * len(widened)
+        self.expressions, self.owners, self.always = tuple(expressions), tuple(owners), frozenset(always)
+        self._lock = threading.Lock()
+        self._local = threading.local()  # a scratch per thread: hyperscan's scratch is not shared
+        self._database: Any = None  # a hyperscan.Database once loaded
+        self._failed = hyperscan is None or not expressions
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for name in ("_lock", "_local", "_database"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _lock=threading.Lock(), _local=threading.local(), _database=None)
+
+    def candidates(self, text: str) -> Container[int]:
+        """Indexes of the flags that can fire in ``text``; every index when there is no database."""
+        database = self._database if self._database is not None or self._failed else self._load()
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (from JSON "\ud800"): hyperscan reads only valid UTF-8
+            database = None
+        if database is None:
+            return range(self.size)
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(database)
+        found = set(self.always)
+        database.scan(data, match_event_handler=lambda id_, *_: found.add(id_), scratch=scratch)
+        return found
+
+    def _load(self) -> Any:  # a hyperscan.Database, or None
+        with self._lock:
+            if self._database is None and not self._failed:
+                try:
+                    self._database = self._cached_or_compiled()
+                except hyperscan.error:  # a widened pattern hyperscan refuses: the plain path, still correct
+                    self._failed = True
+        return self._database
+
+    def _key(self) -> str:
+        digest = hashlib.sha256(f"{hyperscan.__version__}\n{_FLAGS}\n".encode())
+        for owner, expression in zip(self.owners, self.expressions, strict=True):
+            digest.update(f"{owner}\t{expression}\n".encode())
+        return digest.hexdigest()[:32]
+
+    def _cached_or_compiled(self) -> object:
+        path = (self.cache_dir or user_cache_path("adscreen")) / "prefilter" / f"{self._key()}.hsdb"
+        try:
+            return hyperscan.loadb(path.read_bytes(), mode=hyperscan.HS_MODE_BLOCK)
+        except (OSError, hyperscan.error):
+            pass  # not cached yet, or unreadable: compile
+        database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        database.compile(
+            expressions=[expression.encode() for expression in self.expressions],
+            ids=list(self.owners),
+            elements=len(self.expressions),
+            flags=[_FLAGS] * len(self.expressions),
+        )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.partial")
+            partial.write_bytes(hyperscan.dumpb(database))
+            partial.replace(path)  # whole or not at all, with other processes compiling the same
+        except OSError:
+            pass  # a read-only home: the next process compiles again, with the same results
+        return database

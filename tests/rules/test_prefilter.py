@@ -1,0 +1,116 @@
+"""The hyperscan prefilter: the same flags, spans and indicators as running every flag's regex.
+
+The prefilter only decides which regexes run, so any difference would be a flag it failed to
+report. Every YAML example, every sample ad and, when present, every real ad is scanned both ways.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from adscreen.paths import SAMPLE_ADS_DIR
+from adscreen.rules import prefilter
+from adscreen.rules.prefilter import NotWidened, Prefilter, widen
+from adscreen.rules.redflags import FlagSet, load_flags
+from adscreen.text import fold
+
+FLAGS = load_flags()
+
+
+@pytest.fixture(params=["data", "model"])
+def flags(request: pytest.FixtureRequest) -> FlagSet:
+    """The flags of data/redflags, and those the shipped model holds (what scoring runs)."""
+    return FLAGS if request.param == "data" else request.getfixturevalue("scorer").flags
+
+
+def _scanned(flags: FlagSet, text: str) -> tuple:
+    folded = fold(text)
+    scan = flags.scan(folded)
+    return [(match.flag.id, match.spans) for match in scan.matches], scan.fired, flags.fired(folded)
+
+
+def _differences(flags: FlagSet, texts: list[str]) -> list[int]:
+    plain = FlagSet(flags.flags, prefiltered=False)
+    return [index for index, text in enumerate(texts) if _scanned(flags, text) != _scanned(plain, text)]
+
+
+def _texts(path: Path) -> list[str]:
+    with path.open(encoding="utf-8") as lines:  # not splitlines(): texts hold U+2028
+        return [json.loads(line)["text"] for line in lines if line.strip()]
+
+
+def test_hyperscan_is_in_use() -> None:
+    """Otherwise the comparisons below would compare the plain path with itself."""
+    assert prefilter.hyperscan is not None
+    assert FLAGS._prefilter._load() is not None
+    assert len(FLAGS._prefilter.candidates("")) < len(FLAGS.flags)
+
+
+def test_same_on_every_yaml_example(flags: FlagSet) -> None:
+    texts = [
+        text
+        for flag in flags.flags
+        for examples in flag.spec.examples.values()
+        for text in [*examples.match, *examples.no_match]
+    ]
+    assert _differences(flags, texts) == []
+
+
+def test_same_on_every_sample_ad(flags: FlagSet) -> None:
+    texts = [text for path in sorted(SAMPLE_ADS_DIR.glob("*.jsonl")) for text in _texts(path)]
+    assert len(texts) > 1000
+    assert _differences(flags, texts) == []
+
+
+def test_same_on_every_real_ad(flags: FlagSet, real_ads_path: Path) -> None:
+    assert _differences(flags, _texts(real_ads_path)) == []
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matches"),
+    [
+        (r"\bработ\w{0,3}\b", ["работа", "зработать"]),
+        (r"(?<!не )оплат[а-я]+", ["не оплата"]),
+        (r"[\s\S]{0,250}?виза", ["x" * 300 + "виза"]),
+        (r"\d+\s*€", ["١٢ €"]),
+        (r"[^\w]zł", ["żzł"]),
+    ],
+)
+def test_a_widened_pattern_matches_where_the_original_does_and_more(pattern: str, matches: list[str]) -> None:
+    hyperscan = pytest.importorskip("hyperscan")
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(expressions=[widen(pattern).encode()], flags=[prefilter._FLAGS])
+    found = []
+    for text in matches:
+        database.scan(text.encode(), match_event_handler=lambda *match: found.append(match[-1]), context=text)
+    assert found == matches
+
+
+def test_a_pattern_it_cannot_widen_leaves_its_flag_always_searched(tmp_path: Path) -> None:
+    with pytest.raises(NotWidened):
+        widen(r"(?i)abc")
+    with pytest.raises(NotWidened):
+        widen(r"(a)\1")
+    candidates = Prefilter([["(a)\\1"], ["xyz"]], cache_dir=tmp_path).candidates("nothing here")
+    assert 0 in candidates and 1 not in candidates
+
+
+def test_the_compiled_database_is_cached_and_survives_a_broken_cache_file(tmp_path: Path) -> None:
+    Prefilter([["abc"]], cache_dir=tmp_path).candidates("abc")
+    (cached,) = (tmp_path / "prefilter").iterdir()
+    assert Prefilter([["abc"]], cache_dir=tmp_path).candidates("xabc") == {0}
+    cached.write_bytes(b"not a database")
+    assert Prefilter([["abc"]], cache_dir=tmp_path).candidates("abc") == {0}
+
+
+def test_a_text_that_is_not_valid_utf8_has_every_flag_searched(flags: FlagSet) -> None:
+    """A lone surrogate (JSON can carry one) cannot be encoded for hyperscan; the plain path scores it."""
+    text = "Работа в Дубае \ud800, девушки 18-25, билеты оплачиваем, пиши в Telegram"
+    assert list(flags._prefilter.candidates(text)) == list(range(len(flags.flags)))
+    assert _differences(flags, [text]) == []
+
+
+def test_without_hyperscan_every_flag_is_searched(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prefilter, "hyperscan", None)
+    assert list(Prefilter([["abc"], ["def"]]).candidates("abc")) == [0, 1]
