@@ -60,10 +60,13 @@ def cells(frame: pd.DataFrame, column: str) -> list[str | None]:
 
 
 def read_dump(
-    path: Path, columns: DumpColumns = DumpColumns(), country: str | None = None, limits: ReaderLimits | None = None
+    path: Path,
+    columns: DumpColumns = DumpColumns(),
+    country: str | None = None,
+    limits: ReaderLimits = DEFAULT_LIMITS,
 ) -> Dump:
     """A dump file, read as ``score-file`` reads it; ``country`` stands in for an empty or missing country column."""
-    whole = read_whole(path, columns.text, limits or DEFAULT_LIMITS)
+    whole = read_whole(path, columns.text, limits)
     frame = whole.frame
     if columns.text not in frame.columns:
         found = ", ".join(map(str, frame.columns[:12]))
