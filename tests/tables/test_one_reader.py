@@ -210,3 +210,22 @@ def test_training_files_accept_the_words_corrections_accept(tmp_path: Path) -> N
         read_labelled([tmp_path / "words.csv"]).frame["label"].tolist()
         == frame["label"].map({"suspicious": 1, "looks_ok": 0}).tolist()
     )
+
+
+def test_campaigns_reads_list_and_object_cells_as_their_text(tmp_path: Path) -> None:
+    """A JSONL dump may hold a list or an object where text is expected: it is read as text, not a crash."""
+    rows = [
+        {"id": ["a", 1], "text": LURE},
+        {"id": "b", "text": {"body": VACANCY}},
+        {"id": "c", "text": LURE, "country": ["BY"]},
+    ]
+    source = tmp_path / "dump.jsonl"
+    source.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["campaigns", str(source), "-o", str(tmp_path / "c.csv"), "--ads-output", str(tmp_path / "ads.jsonl")]
+    )
+    assert result.exit_code == 0, result.output
+    ads = [json.loads(line) for line in (tmp_path / "ads.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [ad["id"] for ad in ads] == [["a", 1], "b", "c"]  # written back as they came
+    assert ads[0]["campaign_id"] == ads[2]["campaign_id"] is not None  # the two copies of the lure, grouped
+    assert ads[1]["text"] == {"body": VACANCY}

@@ -19,7 +19,7 @@ from adscreen.analysis.campaigns import Grouping, GroupingParams, campaign_table
 from adscreen.errors import DataFormatError
 from adscreen.language import detect_language
 from adscreen.scoring import Scorer, text_problem
-from adscreen.tables.stream import DEFAULT_LIMITS, ReaderLimits, read_whole
+from adscreen.tables.stream import DEFAULT_LIMITS, ReaderLimits, TableLayout, missing, read_whole
 from adscreen.text import undecodable
 
 
@@ -49,14 +49,30 @@ class Dump:
     # Per ad, why its row could not be read whole (the reader's problem), None for a whole row; the row
     # keeps its place, with its text as read, as ``score-file`` keeps it.
     problems: list[str | None]
+    layout: TableLayout | None = None  # the file's, to write its rows back as read; None when not read from one
 
     def __len__(self) -> int:
         return len(self.texts)
 
 
 def cells(frame: pd.DataFrame, column: str) -> list[str | None]:
-    """A column as text, None where a cell is empty or blank."""
-    return [None if pd.isna(value) or str(value).strip() == "" else str(value) for value in frame[column]]
+    """A column as text, None where a cell is empty or blank (a JSONL list or object cell as its text)."""
+    return [None if missing(value) or str(value).strip() == "" else str(value) for value in frame[column]]
+
+
+def _ids(frame: pd.DataFrame, column: str | None, first: int) -> list[str]:
+    """Each row's id: its id cell, else its row number in the whole file (1 = the first ad)."""
+    numbers = [str(first + index + 1) for index in range(len(frame))]
+    if column is None or column not in frame.columns:
+        return numbers
+    return [ad_id or number for ad_id, number in zip(cells(frame, column), numbers, strict=True)]
+
+
+def _countries(frame: pd.DataFrame, column: str, default: str | None) -> list[str | None]:
+    """Each row's country: its country cell, else ``default``."""
+    if column not in frame.columns:
+        return [default] * len(frame)
+    return [value or default for value in cells(frame, column)]
 
 
 def read_dump(
@@ -74,9 +90,6 @@ def read_dump(
     if frame.empty:
         raise DataFormatError(f"{path}: no ads in the file")
     texts = [text or "" for text in cells(frame, columns.text)]
-    ids = cells(frame, columns.id) if columns.id in frame.columns else None
-    row_numbers = [str(number) for number in range(1, len(frame) + 1)]
-    countries = cells(frame, columns.country) if columns.country in frame.columns else [None] * len(frame)
     dates = None
     if columns.date in frame.columns:
         dates = pd.to_datetime(frame[columns.date], errors="coerce", utc=True, format="mixed").dt.tz_localize(None)
@@ -89,12 +102,13 @@ def read_dump(
     return Dump(
         frame=frame,
         texts=texts,
-        ids=[ad_id or number for ad_id, number in zip(ids, row_numbers, strict=True)] if ids else row_numbers,
-        countries=[value or country for value in countries],
+        ids=_ids(frame, columns.id, 0),
+        countries=_countries(frame, columns.country, country),
         dates=dates,
         languages=cells(frame, columns.language) if columns.language in frame.columns else None,
         risks=risks,
         problems=whole.problems,
+        layout=whole.layout,
     )
 
 
@@ -111,14 +125,9 @@ class DumpCollector:
         self.risks: list[float] = []
 
     def add(self, texts: Sequence[object], frame: pd.DataFrame, scores: pd.DataFrame) -> None:
-        first = len(self.texts)
+        self.ids += _ids(frame, self.id_column, len(self.texts))
         self.texts += ["" if not isinstance(text, str) else text for text in texts]
-        numbers = [str(first + index + 1) for index in range(len(frame))]
-        id_column = self.id_column
-        ids = cells(frame, id_column) if id_column is not None and id_column in frame.columns else [None] * len(frame)
-        self.ids += [ad_id or number for ad_id, number in zip(ids, numbers, strict=True)]
-        countries = cells(frame, self.country_column) if self.country_column in frame.columns else [None] * len(frame)
-        self.countries += [value or self.country for value in countries]
+        self.countries += _countries(frame, self.country_column, self.country)
         self.risks += pd.to_numeric(scores["risk"], errors="coerce").tolist()
 
     def dump(self) -> Dump:

@@ -74,7 +74,10 @@ def campaigns(
     if ads_output is not None:
         errors = row_errors(dump, Settings().max_ad_chars)
         write_table(
-            dump.frame.assign(campaign_id=ad_campaign_ids(found.grouping), error=errors), ads_output, csv_escape
+            dump.frame.assign(campaign_id=ad_campaign_ids(found.grouping), error=errors),
+            ads_output,
+            csv_escape,
+            inputs=dump.layout,
         )
     in_campaigns = int((found.grouping.labels >= 0).sum())
     out.print(f"{len(dump)} ads, {found.grouping.count} campaigns with {in_campaigns} of them; wrote {output}")

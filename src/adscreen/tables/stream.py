@@ -548,9 +548,14 @@ class TableWriter:
             self._partial.unlink(missing_ok=True)
 
 
-def write_table(frame: pd.DataFrame, path: Path, csv_escape: bool = True) -> None:
+def write_table(frame: pd.DataFrame, path: Path, csv_escape: bool = True, inputs: TableLayout | None = None) -> None:
     """A whole frame to the file its name gives, as ``TableWriter`` writes chunks: list cells ``|``-joined
-    in CSV, Parquet types kept, and formula-like CSV cells neutralised unless ``csv_escape`` is off."""
-    whole = TableLayout(table_format(path), [], None, len(frame), "rows")
-    with TableWriter(path, whole, pa.Schema.from_pandas(frame, preserve_index=False), csv_escape) as writer:
+    in CSV, Parquet types kept, and formula-like CSV cells neutralised unless ``csv_escape`` is off.
+
+    ``inputs``: the layout of the file the frame's rows were read from; its columns are then written as
+    ``score-file`` writes them, whatever their cells hold (a JSONL column may mix lists and strings), and
+    the frame's other columns by their types."""
+    layout = inputs or TableLayout(table_format(path), [], None, len(frame), "rows")
+    added = frame[[name for name in frame.columns if name not in layout.columns]]
+    with TableWriter(path, layout, pa.Schema.from_pandas(added, preserve_index=False), csv_escape) as writer:
         writer.write(frame)
