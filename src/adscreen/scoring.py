@@ -20,6 +20,7 @@ from adscreen.language import detect_language
 from adscreen.language import warm_up as warm_up_language
 from adscreen.localized import UI_LANGUAGES
 from adscreen.registry import LoadedModel
+from adscreen.rules.contacts import contact_keys
 from adscreen.rules.contacts import extract as extract_contacts
 from adscreen.rules.guidance import Guide
 from adscreen.rules.indicators import default_indicators
@@ -61,6 +62,7 @@ class BatchScores:
     labels: list[str]
     red_flags: list[list[str]]  # the ids of the flags that raise the risk
     indicators: list[int]  # trafficking indicators among every flag that fired, as ``score`` counts them
+    contacts: list[list[str]] | None = None  # each ad's contacts as ``kind:value`` keys, when asked for
 
 
 class Scorer:
@@ -149,8 +151,11 @@ class Scorer:
             "contacts": [contact.as_dict() for contact in extract_contacts(text, country)],
         }
 
-    def score_many(self, texts: Sequence[str]) -> BatchScores:
-        """Risk, band, label and red-flag ids of many valid ads: one pass through the pipeline."""
+    def score_many(
+        self, texts: Sequence[str], contacts_country: str | None = None, contacts: bool = False
+    ) -> BatchScores:
+        """Risk, band, label, red-flag ids and indicator counts of many valid ads: one pass through the pipeline;
+        with ``contacts``, each ad's contacts too (``contacts_country`` reads national phone numbers)."""
         model = self.loaded.model
         pipeline = model.pipeline
         prepared = pipeline.named_steps["prepare"].transform(texts)
@@ -166,6 +171,7 @@ class Scorer:
             labels=[model.label(float(risk)) for risk in risks],
             red_flags=[[ids[i] for i in row if self._raising[i]] for row in fired],
             indicators=[indicators.count(ids[i] for i in row).count for row in fired],
+            contacts=[contact_keys(extract_contacts(text, contacts_country)) for text in texts] if contacts else None,
         )
 
 

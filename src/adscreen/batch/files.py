@@ -31,7 +31,6 @@ import pyarrow as pa
 from adscreen.config import MAX_AD_CHARS
 from adscreen.errors import AdscreenError, DataFormatError, InputError, NoTextColumn
 from adscreen.registry import load_model_dir
-from adscreen.rules.contacts import contact_keys, default_finder
 from adscreen.rules.guidance import load_guide
 from adscreen.scoring import Scorer, text_problem
 from adscreen.tables.ad_text import ad_texts
@@ -155,15 +154,15 @@ def score_chunk(
     contacts: list[list[str] | None] = [None] * len(texts)
     if valid:
         valid_texts = cast(list[str], [texts[index] for index in valid])  # text_problem passes only str cells
-        scores = scorer.score_many(valid_texts)
-        finder = default_finder()
+        scores = scorer.score_many(valid_texts, options.country, contacts=True)
+        found = cast(list[list[str]], scores.contacts)  # asked for above
         for position, index in enumerate(valid):
             risks[index] = round(float(scores.risks[position]), RISK_DECIMALS)
             bands[index] = scores.bands[position]
             labels[index] = scores.labels[position]
             red_flags[index] = scores.red_flags[position]
             indicators[index] = scores.indicators[position]
-            contacts[index] = contact_keys(finder.extract(valid_texts[position], options.country))
+            contacts[index] = found[position]
     columns: dict[str, list] = {
         "risk": risks,
         "band": bands,
