@@ -74,6 +74,21 @@ def test_destinations_are_found_in_each_language(text: str, code: str) -> None:
     assert code in GUIDE.destinations_in(fold(text))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Zakład mięsny Berlinki zatrudni operatora, Animex.",
+        "Przycinanie cyprysów i żywopłotów w ogrodach.",
+        "Mile widziana japonistyka, praca w biurze.",
+        "Biuro w Warszawie, Aleje Jerozolimskie 100.",
+        "Sklep w Lwówku Śląskim, ul. Lwowska 5.",
+        "Kucharz do baru z hamburgerami.",
+    ],
+)
+def test_place_name_look_alikes_name_no_destination(text: str) -> None:
+    assert set(GUIDE.destinations_in(fold(text))) <= {"PL"}
+
+
 def test_every_destination_example_matches_its_country() -> None:
     for code, destination in GUIDE.destinations.items():
         for example in destination.examples:
