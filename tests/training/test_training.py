@@ -4,12 +4,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from adscreen.errors import DataFormatError, InputError
 from adscreen.registry import load_model_dir
 from adscreen.training.corpus import read_labelled
-from adscreen.training.fit import threshold_at_false_alarm_rate
+from adscreen.training.corpus import EMSCAD, WRITTEN
+from adscreen.training.fit import FAMILY_WEIGHTS, threshold_at_false_alarm_rate, training_weights
 from adscreen.training.runs import evaluate, train_to_folder
 
 
@@ -63,6 +65,21 @@ def test_threshold_at_a_false_alarm_rate_is_the_lowest_cut_within_it(rate: float
     labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     risks = np.array([0.1, 0.2, 0.6, 0.9, 0.5, 0.7, 0.8, 0.95])
     assert threshold_at_false_alarm_rate(labels, risks, np.ones(8), rate) == threshold
+
+
+def test_emscad_ads_weigh_their_family_weight_times_written_ads_of_the_same_cell_size() -> None:
+    frame = pd.DataFrame(
+        {
+            "family": [WRITTEN] * 8 + [EMSCAD] * 8,
+            "language": ["en"] * 16,
+            "label": [0, 1] * 8,
+        }
+    )
+    weights = training_weights(frame)
+    written, emscad = weights[:8], weights[8:]
+    assert emscad / written == pytest.approx(np.full(8, FAMILY_WEIGHTS[EMSCAD]))
+    assert weights.mean() == pytest.approx(1.0)
+    assert weights[frame["label"] == 1].sum() == pytest.approx(weights[frame["label"] == 0].sum())
 
 
 def test_threshold_at_a_false_alarm_rate_counts_weights_and_can_flag_nothing() -> None:

@@ -2,8 +2,9 @@
 
 Procedure (fixed seeds, so ``adscreen train`` reproduces a model exactly):
 1. Every ad gets a training weight: each family (written sample ads, EMSCAD, real
-   ads), language and label together weigh as the square root of their size, and
-   the two labels weigh the same within each language and in all. Real Russian spam
+   ads), language and label together weigh as the square root of their size (EMSCAD
+   twice that, see ``FAMILY_WEIGHTS``), and the two labels weigh the same within each
+   language and in all. Real Russian spam
    outnumbers real Russian vacancies six to one, and there is no Polish spam at all:
    unweighted, the model would learn "Russian = spam" and "Polish = legitimate".
 2. Split the ads 80/20, stratified by source and label, grouped by text so that
@@ -40,7 +41,7 @@ from adscreen.features import drop_stop_words
 from adscreen.model import REGULARISATION_C, SEED, AdModel, Bands, build_pipeline, decision_values
 from adscreen.rules.redflags import FlagSet
 from adscreen.text import script_language
-from adscreen.training.corpus import REAL
+from adscreen.training.corpus import EMSCAD, REAL
 from adscreen.training.metrics import false_positive_rate, held_out_source_metrics, real_rate_weights, summary_metrics
 
 FOLDS = 5
@@ -54,6 +55,12 @@ ALIGNED_FALSE_ALARM_RATE = 0.02
 # A language's top 2% must hold at least five legitimate ads to be measured: from fewer, the shift followed
 # one or two ads (a retrained model's Russian shift swung from -0.4 to -1.1 with 30 English ads added).
 MIN_LEGITIMATE_PER_LANGUAGE = 250
+# A family's cells weigh this many times their square root. EMSCAD is the only family of real English
+# ads, and the square root shrinks its 1,500 ads to little more than the 300 written English ones, so
+# the model ranked real English scams below a plain TF-IDF trained on EMSCAD alone. Counting it twice
+# raised cross-validated EMSCAD PR-AUC (0.824 -> 0.833) and the held-out-source figures (Polish
+# false alarms 12.2% -> 9.5%) at no cost to the written ads; four times cost Ukrainian held-out PR-AUC.
+FAMILY_WEIGHTS = {EMSCAD: 2.0}
 OFFSET_SHRINKAGE_ADS = 50
 
 
@@ -86,15 +93,16 @@ def _strata(frame: pd.DataFrame) -> np.ndarray:
 def training_weights(frame: pd.DataFrame) -> np.ndarray:
     """Each ad's weight in the fit (step 1 of the module docstring), averaging 1.
 
-    A cell of n ads (one family, language and label) weighs sqrt(n) in all, so a large
-    cell still counts for more than a small one but cannot drown the others. Within each
+    A cell of n ads (one family, language and label) weighs sqrt(n) in all (times its family's
+    ``FAMILY_WEIGHTS``), so a large cell still counts for more than a small one but cannot
+    drown the others. Within each
     language the two labels then weigh the same (735 real Polish vacancies against 80
     written Polish lures would teach "Polish = legitimate"), and last each label's weights
     are scaled to half the total, as ``class_weight="balanced"`` would.
     """
     cells = frame["family"].astype(str) + ":" + frame["language"].astype(str) + ":" + frame["label"].astype(str)
     sizes = cells.map(cells.value_counts()).to_numpy(dtype=float)
-    weights = 1.0 / np.sqrt(sizes)
+    weights = frame["family"].map(FAMILY_WEIGHTS).fillna(1.0).to_numpy(dtype=float) / np.sqrt(sizes)
     labels = frame["label"].to_numpy()
     languages = frame["language"].astype(str).to_numpy()
     for language in np.unique(languages):
