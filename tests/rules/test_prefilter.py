@@ -5,7 +5,10 @@ report. Every YAML example, every sample ad and, when present, every real ad is 
 """
 
 import json
+import re
+import sys
 from pathlib import Path
+from re import _constants as sre  # type: ignore[attr-defined]
 
 import pytest
 
@@ -75,6 +78,8 @@ def test_same_on_every_real_ad(flags: FlagSet, real_ads_path: Path) -> None:
         (r"[\s\S]{0,250}?виза", ["x" * 300 + "виза"]),
         (r"\d+\s*€", ["١٢ €"]),
         (r"[^\w]zł", ["żzł"]),
+        (r"[^\d]x", ["\u0700x", "жx"]),  # \d is widened: its complement cannot be narrowed
+        (r"a[^\s]b", ["aжb"]),
     ],
 )
 def test_a_widened_pattern_matches_where_the_original_does_and_more(pattern: str, matches: list[str]) -> None:
@@ -114,3 +119,22 @@ def test_a_text_that_is_not_valid_utf8_has_every_flag_searched(flags: FlagSet) -
 def test_without_hyperscan_every_flag_is_searched(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prefilter, "hyperscan", None)
     assert list(Prefilter([["abc"], ["def"]]).candidates("abc")) == [0, 1]
+
+
+@pytest.mark.parametrize(("category", "python_class"), [(sre.CATEGORY_DIGIT, r"\d"), (sre.CATEGORY_SPACE, r"\s")])
+def test_widened_digits_and_spaces_hold_every_character_python_reads_as_one(
+    category: object, python_class: str
+) -> None:
+    every_character = "".join(map(chr, range(sys.maxunicode + 1)))
+    members = re.sub(
+        r"\\x\{([0-9a-f]+)\}", lambda code: re.escape(chr(int(code[1], 16))), prefilter._CATEGORIES[category]
+    )
+    widened = set(re.findall(f"[{members}]", every_character))
+    assert set(re.findall(python_class, every_character)) <= widened
+
+
+def test_cyrillic_letters_are_neither_digits_nor_spaces_to_the_prefilter(tmp_path: Path) -> None:
+    """Widened to every non-ASCII character, ``\\d`` made nearly every Cyrillic ad a candidate for the flags of sums."""
+    found = Prefilter([[r"\d{3}"], [r"a\sb"], [r"\d\s\d"]], cache_dir=tmp_path)
+    assert list(found.candidates("работа aжb")) == []
+    assert sorted(found.candidates("١٢٣ a\u2028b 1\x1c2")) == [0, 1, 2]

@@ -13,7 +13,8 @@ pattern that matches wherever the original does (``widen``):
 - lookarounds and word boundaries are dropped;
 - atomic and possessive constructs become plain ones;
 - long bounded repeats become unbounded (``[\\s\\S]{0,250}?`` kept the compile running for minutes);
-- ``\\w``, ``\\d`` and ``\\s`` become their ASCII members plus every non-ASCII character.
+- ``\\w`` becomes its ASCII members plus every non-ASCII character, ``\\d`` its ASCII members plus
+  every character from the first non-ASCII digit on, and ``\\s`` Python's spaces.
 A flag with a pattern that cannot be widened is always searched. Without hyperscan, or when the
 database does not compile, every flag is searched.
 
@@ -65,14 +66,19 @@ WIDEN_ABOVE = 20
 _NON_ASCII = r"\x{80}-\x{10ffff}"
 _ANY = r"[\x{0}-\x{10ffff}]"
 # Python's Unicode classes as ASCII-mode hyperscan classes that contain them; None: widen to any character.
+# Digits and spaces leave out the letters of our languages: with every non-ASCII character a digit, the
+# patterns of sums let nearly every Cyrillic ad through. The first non-ASCII digit is U+0660 (Arabic-Indic);
+# the spaces are exactly Python's (a test checks both against every character).
 _CATEGORIES = {
-    sre.CATEGORY_DIGIT: "0-9" + _NON_ASCII,
-    sre.CATEGORY_SPACE: r"\s" + _NON_ASCII,
+    sre.CATEGORY_DIGIT: r"0-9\x{660}-\x{10ffff}",
+    sre.CATEGORY_SPACE: r"\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}",
     sre.CATEGORY_WORD: "0-9a-zA-Z_" + _NON_ASCII,
     sre.CATEGORY_NOT_DIGIT: None,
     sre.CATEGORY_NOT_SPACE: None,
     sre.CATEGORY_NOT_WORD: None,
 }
+# The classes above that hold more than Python's: a negated class with one of them cannot be complemented.
+_WIDER = frozenset({sre.CATEGORY_DIGIT, sre.CATEGORY_WORD})
 # Python's default flags for a str pattern; any other flag (case folding, multiline ...) is not widened.
 _DEFAULT_FLAGS = re.UNICODE
 
@@ -101,7 +107,7 @@ def _class(op: object, value: Any) -> str:  # value: sre_parse's operand, typed 
         return f"[^{_char(value)}]"
     if op is sre.ANY:
         return _ANY
-    negated, parts = False, []
+    negated, wider, parts = False, False, []
     for item_op, item in value:
         if item_op is sre.NEGATE:
             negated = True
@@ -114,9 +120,10 @@ def _class(op: object, value: Any) -> str:  # value: sre_parse's operand, typed 
             if mapped is None:  # a negated category: any character contains it
                 return _ANY
             parts.append(mapped)
+            wider = wider or item in _WIDER
         else:
             raise NotWidened(f"class item {item_op}")
-    if negated and any(_NON_ASCII in part for part in parts):
+    if negated and wider:
         return _ANY  # the complement of a widened class would be narrower than the original's
     return ("[^" if negated else "[") + "".join(parts) + "]"
 
