@@ -262,17 +262,38 @@ def lower_pattern(pattern: str) -> str:
     return "".join(chars)
 
 
+def _one_space(match: re.Match[str]) -> Replacement:
+    return [(" ", 0, 1)]
+
+
+# The steps of ``fold`` after the characters, in order; leetspeak first, and it keeps length, like the next.
+_FOLD_STEPS = (
+    (_LEET_WORD, _leet_word),
+    (_MIXED_WORD, _unify_word),
+    (_SPACED_LETTERS, _close_up),
+    (_SPACE_RUN, _one_space),
+)
+
+
 def fold(text: str) -> MappedText:
     """Text as the red-flag patterns see it (see the module docstring)."""
     folded = _fold_chars(text)
-    folded = _substitute(folded, _LEET_WORD, _leet_word)  # keeps length, like the next step
-    folded = _substitute(folded, _MIXED_WORD, _unify_word)
-    folded = _substitute(folded, _SPACED_LETTERS, _close_up)
-    return _substitute(folded, _SPACE_RUN, _one_space)
+    for pattern, replace in _FOLD_STEPS:
+        folded = _substitute(folded, pattern, replace)
+    return folded
 
 
-def _one_space(match: re.Match[str]) -> Replacement:
-    return [(" ", 0, 1)]
+def _replaced_text(replace: Callable[[re.Match[str]], Replacement]) -> Callable[[re.Match[str]], str]:
+    """A ``Replacement`` maker as a ``pattern.sub`` function: the replacement's text, no map."""
+
+    def text_of(match: re.Match[str]) -> str:
+        replacement = replace(match)
+        return replacement if isinstance(replacement, str) else "".join(piece for piece, _, _ in replacement)
+
+    return text_of
+
+
+_FOLD_TEXT_STEPS = tuple((pattern, _replaced_text(replace)) for pattern, replace in _FOLD_STEPS)
 
 
 # Where a token can start: what each alternative of ``_TOKEN_KINDS`` needs at its first characters (a
@@ -331,6 +352,15 @@ def tokenise_folded(folded: MappedText) -> MappedText:
 def normalise(text: str) -> MappedText:
     """Text as the model sees it (see the module docstring)."""
     return tokenise_folded(fold(text))
+
+
+def folded_and_normalised(text: str) -> tuple[str, str]:
+    """``fold(text).text`` and ``normalise(text).text`` without the maps back to the input, which batch
+    scoring never reads and which cost about half of folding: the same steps, as plain ``pattern.sub``."""
+    folded = text.translate(_FOLD_TABLE)
+    for pattern, replace in _FOLD_TEXT_STEPS:
+        folded = pattern.sub(replace, folded)
+    return folded, _TOKENS.sub(_token, folded)
 
 
 # The invisible characters that hide inside contacts ("@dub\u200bai", "+375\u206029 ..."): format

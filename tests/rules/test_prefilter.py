@@ -30,7 +30,7 @@ def flags(request: pytest.FixtureRequest) -> FlagSet:
 def _scanned(flags: FlagSet, text: str) -> tuple:
     folded = fold(text)
     scan = flags.scan(folded)
-    return [(match.flag.id, match.spans) for match in scan.matches], scan.fired, flags.fired(folded)
+    return [(match.flag.id, match.spans) for match in scan.matches], scan.fired, flags.fired(folded.text)
 
 
 def _differences(flags: FlagSet, texts: list[str]) -> list[int]:
