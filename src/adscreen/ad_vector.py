@@ -182,8 +182,10 @@ class AdVectorizer:
         for text in normalised:
             tokens = [token for token in _TOKEN.findall(text) if token not in skipped]
             for size in range(low, high + 1):
-                grams = tokens if size == 1 else (" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
-                word_columns += [column for gram in grams if (column := vocabulary.get(gram)) is not None]
+                # each run of ``size`` tokens, joined (zip stops at the run that ends the text)
+                runs = zip(*(tokens[first:] for first in range(size)), strict=False)
+                grams = tokens if size == 1 else map(" ".join, runs)
+                word_columns += [column for column in map(vocabulary.get, grams) if column is not None]
             word_ends.append(len(word_columns))
             for word in text.split():
                 char_columns += cut_word(word)[0]
