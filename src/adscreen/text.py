@@ -55,6 +55,8 @@ MAX_EXPANSION = 3
 _MIXED_WORD = re.compile(r"(?<![^\W\d_])(?=[^\W\d_]*?[a-z])(?=[^\W\d_]*?[\u0400-\u04ff])[^\W\d_]++")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[a-z]")
+_NOT_CYRILLIC = re.compile(r"[^\u0400-\u04ff]+")
+_NOT_LATIN = re.compile(r"[^a-z]+")
 # Single letters, each followed by a separator: up to 8 characters that are neither letters, digits,
 # line breaks nor list punctuation (spaces, dots, dashes, stars, emoji ...). Possessive and started only
 # at a single letter, so no text is scanned twice. ``_close_up`` decides whether the run is a spaced word.
@@ -402,7 +404,8 @@ def script_language(text: str) -> str:
     """
     lowered = text.lower()
     letters = set(lowered)
-    cyrillic, latin = len(_CYRILLIC.findall(lowered)), len(_LATIN.findall(lowered))
+    # what is left once everything else is cut out: counted without a string per letter, as findall makes
+    cyrillic, latin = len(_NOT_CYRILLIC.sub("", lowered)), len(_NOT_LATIN.sub("", lowered))
     if cyrillic >= latin and cyrillic:
         if letters & _BELARUSIAN_ONLY:
             return "be"
