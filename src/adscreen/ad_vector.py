@@ -183,8 +183,7 @@ class AdVectorizer:
             tokens = [token for token in _TOKEN.findall(text) if token not in skipped]
             for size in range(low, high + 1):
                 # each run of ``size`` tokens, joined (zip stops at the run that ends the text)
-                runs = zip(*(tokens[first:] for first in range(size)), strict=False)
-                grams = tokens if size == 1 else map(" ".join, runs)
+                grams = tokens if size == 1 else map(" ".join, zip(*(tokens[i:] for i in range(size)), strict=False))
                 word_columns += [column for column in map(vocabulary.get, grams) if column is not None]
             word_ends.append(len(word_columns))
             for word in text.split():

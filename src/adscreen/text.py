@@ -17,7 +17,8 @@ Two levels, both pure:
 Every ``MappedText`` remembers, for each character, the span of the original
 text it came from, so evidence found in normalised text points at the words the
 person actually pasted. Each step is a regex substitution that copies the maps
-in slices, so keeping them costs little.
+in slices. Batch scoring never reads the maps and runs the same steps without
+them (``folded_and_normalised``).
 """
 
 from __future__ import annotations
