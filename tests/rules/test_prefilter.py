@@ -14,7 +14,7 @@ import pytest
 
 from adscreen.paths import SAMPLE_ADS_DIR
 from adscreen.rules import prefilter
-from adscreen.rules.prefilter import NotWidened, Prefilter, widen
+from adscreen.rules.prefilter import NotWidened, Prefilter, widen, widen_apart
 from adscreen.rules.redflags import FlagSet, load_flags
 from adscreen.text import fold
 
@@ -138,3 +138,16 @@ def test_cyrillic_letters_are_neither_digits_nor_spaces_to_the_prefilter(tmp_pat
     found = Prefilter([[r"\d{3}"], [r"a\sb"], [r"\d\s\d"]], cache_dir=tmp_path)
     assert list(found.candidates("работа aжb")) == []
     assert sorted(found.candidates("١٢٣ a\u2028b 1\x1c2")) == [0, 1, 2]
+
+
+def test_a_pattern_is_cut_apart_at_its_first_top_level_alternation() -> None:
+    assert widen_apart("x(?:a|bc)y") == [widen("xay"), widen("xbcy")]
+    assert widen_apart("ab|cd") == [widen("ab"), widen("cd")]
+    assert widen_apart("x(a|b)y") == [widen("x(a|b)y")]  # a group is not cut
+    assert widen_apart("abc") == [widen("abc")]
+
+
+def test_an_ad_without_sums_is_not_searched_for_high_pay() -> None:
+    """Whole, hyperscan's approximation of the patterns of sums let every ad through."""
+    high_pay = FLAGS.ids.index("HIGH_PAY_LOW_SKILL")
+    assert high_pay not in FLAGS._prefilter.candidates(fold("Работа в офисе, оплата каждую неделю").text)

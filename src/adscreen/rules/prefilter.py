@@ -14,11 +14,13 @@ pattern that matches wherever the original does (``widen``):
 - atomic and possessive constructs become plain ones;
 - long bounded repeats become unbounded (``[\\s\\S]{0,250}?`` kept the compile running for minutes);
 - ``\\w`` becomes its ASCII members plus every non-ASCII character, ``\\d`` its ASCII members plus
-  every character from the first non-ASCII digit on, and ``\\s`` Python's spaces.
+  every character from the first non-ASCII digit on, and ``\\s`` Python's spaces;
+- each pattern is cut at its first top-level alternation, one hyperscan pattern per alternative
+  (``widen_apart``), which hyperscan's prefilter mode approximates less than the whole.
 A flag with a pattern that cannot be widened is always searched. Without hyperscan, or when the
 database does not compile, every flag is searched.
 
-Compiling the database takes about 15 s, so it happens on first use, not when the rules are
+Compiling the database takes about half a minute, so it happens on first use, not when the rules are
 loaded, and the compiled database is stored in the user's cache folder under a hash of what it
 was compiled from: the next process loads it in milliseconds.
 """
@@ -89,10 +91,25 @@ class NotWidened(ValueError):
 
 def widen(pattern: str) -> str:
     """A hyperscan pattern (UTF-8, ASCII classes) that matches wherever the Python ``pattern`` matches."""
+    return _sequence(_parsed(pattern).data)
+
+
+def widen_apart(pattern: str) -> list[str]:
+    """``widen(pattern)`` cut at its first alternation outside any group, one pattern per alternative:
+    together they match where it does. Hyperscan's prefilter mode approximates a pattern too big to
+    compile exactly, a piece less: whole, the patterns of high pay for unskilled work let every ad through."""
+    items = _parsed(pattern).data
+    cut = next((index for index, (op, _) in enumerate(items) if op is sre.BRANCH), None)
+    if cut is None:
+        return [_sequence(items)]
+    return [_sequence([*items[:cut], *branch.data, *items[cut + 1 :]]) for branch in items[cut][1][1]]
+
+
+def _parsed(pattern: str) -> Any:  # sre_parse's SubPattern
     parsed = sre_parse.parse(pattern)
     if parsed.state.flags & ~_DEFAULT_FLAGS:
         raise NotWidened(f"flags {parsed.state.flags:#x}")
-    return _sequence(parsed.data)
+    return parsed
 
 
 def _char(code: int) -> str:
@@ -181,7 +198,7 @@ class Prefilter:
         always = set()
         for index, patterns in enumerate(flag_patterns):
             try:
-                widened = [widen(pattern) for pattern in patterns]
+                widened = [piece for pattern in patterns for piece in widen_apart(pattern)]
             except (NotWidened, re.error):
                 widened = []
             if not widened:
