@@ -99,7 +99,7 @@ def test_terms_either_way_are_shown(scorer: Scorer) -> None:
 def test_explanation_flag_weights_are_the_learned_ones(scorer: Scorer) -> None:
     model = scorer.loaded.model
     folded = fold(RUSSIAN_LURE)
-    explanation = scorer.explainer.explain(tokenise_folded(folded), scorer.flags.fired(folded))
+    explanation = scorer.explainer.explain(tokenise_folded(folded), scorer.flags.fired(folded.text))
     coefficients = model.pipeline.named_steps["classifier"].coef_[0]
     names = list(model.pipeline.named_steps["features"].get_feature_names_out())
     for flag_id, weight in explanation.flag_weights.items():

@@ -124,8 +124,9 @@ class AdVectorizer:
         self._skipped_words = frozenset(word_vectorizer.get_stop_words() or ())
         self._word_ngram_range: tuple[int, int] = word_vectorizer.ngram_range
         low, high = char_vectorizer.ngram_range
-        grams = _gram_table(self.char.vocabulary, low)
-        self._cut_word = lru_cache(maxsize=WORD_CACHE_SIZE)(partial(_cut_word, grams=grams, low=low, high=high))
+        self._cut_word = lru_cache(maxsize=WORD_CACHE_SIZE)(
+            partial(_cut_word, vocabulary=self.char.vocabulary, low=low, high=high)
+        )
 
     def vectorize(self, normalised: str, fired: list[bool]) -> AdVector:
         """The row ``transform_features`` gives for this ad, given its normalised text and red flags."""
@@ -181,8 +182,9 @@ class AdVectorizer:
         for text in normalised:
             tokens = [token for token in _TOKEN.findall(text) if token not in skipped]
             for size in range(low, high + 1):
-                grams = tokens if size == 1 else (" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
-                word_columns += [column for gram in grams if (column := vocabulary.get(gram)) is not None]
+                # each run of ``size`` tokens, joined (zip stops at the run that ends the text)
+                grams = tokens if size == 1 else map(" ".join, zip(*(tokens[i:] for i in range(size)), strict=False))
+                word_columns += [column for column in map(vocabulary.get, grams) if column is not None]
             word_ends.append(len(word_columns))
             for word in text.split():
                 char_columns += cut_word(word)[0]
@@ -255,47 +257,27 @@ def _check_vectorizer(name: str, vectorizer: TfidfVectorizer) -> None:
         raise ModelIntegrityError(f"feature block {name!r}: scoring does not support the settings {wrong}")
 
 
-def _gram_table(vocabulary: dict[str, int], low: int) -> dict[str, tuple[int | None, bool]]:
-    """For every n-gram of the vocabulary and every start of one (at least ``low`` long):
-    its column (None for a start only) and whether a longer n-gram of the vocabulary begins with it."""
-    table: dict[str, tuple[int | None, bool]] = {gram: (column, False) for gram, column in vocabulary.items()}
-    for gram in vocabulary:
-        for size in range(low, len(gram)):
-            start = gram[:size]
-            table[start] = (table.get(start, (None, True))[0], True)
-    return table
-
-
-def _cut_word(word: str, grams: dict[str, tuple[int | None, bool]], low: int, high: int) -> tuple[tuple[int, ...], str]:
+def _cut_word(word: str, vocabulary: dict[str, int], low: int, high: int) -> tuple[tuple[int, ...], str]:
     """A word's in-vocabulary char_wb columns, and its core token (the word without punctuation around it)."""
     core = _TOKEN.search(word)
-    return tuple(_char_wb_columns(word, grams, low, high)), core.group() if core else word
+    return tuple(_char_wb_columns(word, vocabulary, low, high)), core.group() if core else word
 
 
-def _char_wb_columns(word: str, grams: dict[str, tuple[int | None, bool]], low: int, high: int) -> list[int]:
+def _char_wb_columns(word: str, vocabulary: dict[str, int], low: int, high: int) -> list[int]:
     """The columns of sklearn's ``char_wb`` n-grams of one word (padded with spaces; a word shorter than n
-    gives itself once) that are in the vocabulary, in no particular order.
-
-    From each offset the n-grams grow one character at a time and stop as soon as no
-    n-gram of the vocabulary begins with the current one: most of a rare word is never cut.
-    """
+    gives itself once) that are in the vocabulary, in no particular order: one comprehension, which costs
+    less than growing each n-gram only while the vocabulary has longer ones."""
     padded = f" {word} "
     length = len(padded)
     if length <= low:
-        entry = grams.get(padded)
-        return [entry[0]] if entry is not None and entry[0] is not None else []
-    found = []
-    for offset in range(length - low + 1):
-        for stop in range(offset + low, min(offset + high, length) + 1):
-            entry = grams.get(padded[offset:stop])
-            if entry is None:
-                break
-            column, grows = entry
-            if column is not None:
-                found.append(column)
-            if not grows:
-                break
-    return found
+        column = vocabulary.get(padded)
+        return [] if column is None else [column]
+    return [
+        column
+        for size in range(low, min(high, length) + 1)
+        for offset in range(length - size + 1)
+        if (column := vocabulary.get(padded[offset : offset + size])) is not None
+    ]
 
 
 def _count_matrix(columns: list[int], ends: list[int], start: int, block: _Block) -> sparse.csr_matrix:

@@ -21,7 +21,7 @@ from adscreen.datafiles import read_yaml
 from adscreen.errors import RuleConfigError
 from adscreen.paths import DATA_DIR
 from adscreen.rules.redflags import FlagSet, FlagSpec, build_flag
-from adscreen.text import fold, tokenise_folded
+from adscreen.text import folded_and_normalised
 
 NORMALISED = "normalised"
 WORD_FEATURES = 60_000
@@ -88,8 +88,8 @@ class AdPreprocessor(TransformerMixin, BaseEstimator):
         flags = self.flags
         normalised_texts, indicators = [], []
         for text in texts:
-            folded = fold(str(text))
-            normalised_texts.append(tokenise_folded(folded).text)
+            folded, normalised = folded_and_normalised(str(text))
+            normalised_texts.append(normalised)
             indicators.append(flags.fired(folded))
         columns = self.flag_columns()
         frame = pd.DataFrame(np.array(indicators, dtype=np.float64).reshape(-1, len(columns)), columns=columns)

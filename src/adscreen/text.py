@@ -17,7 +17,8 @@ Two levels, both pure:
 Every ``MappedText`` remembers, for each character, the span of the original
 text it came from, so evidence found in normalised text points at the words the
 person actually pasted. Each step is a regex substitution that copies the maps
-in slices, so keeping them costs little.
+in slices. Batch scoring never reads the maps and runs the same steps without
+them (``folded_and_normalised``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ MAX_EXPANSION = 3
 _MIXED_WORD = re.compile(r"(?<![^\W\d_])(?=[^\W\d_]*?[a-z])(?=[^\W\d_]*?[\u0400-\u04ff])[^\W\d_]++")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[a-z]")
+_NOT_CYRILLIC = re.compile(r"[^\u0400-\u04ff]+")
+_NOT_LATIN = re.compile(r"[^a-z]+")
 # Single letters, each followed by a separator: up to 8 characters that are neither letters, digits,
 # line breaks nor list punctuation (spaces, dots, dashes, stars, emoji ...). Possessive and started only
 # at a single letter, so no text is scanned twice. ``_close_up`` decides whether the run is a spaced word.
@@ -262,22 +265,54 @@ def lower_pattern(pattern: str) -> str:
     return "".join(chars)
 
 
-def fold(text: str) -> MappedText:
-    """Text as the red-flag patterns see it (see the module docstring)."""
-    folded = _fold_chars(text)
-    folded = _substitute(folded, _LEET_WORD, _leet_word)  # keeps length, like the next step
-    folded = _substitute(folded, _MIXED_WORD, _unify_word)
-    folded = _substitute(folded, _SPACED_LETTERS, _close_up)
-    return _substitute(folded, _SPACE_RUN, _one_space)
-
-
 def _one_space(match: re.Match[str]) -> Replacement:
     return [(" ", 0, 1)]
 
 
+# The steps of ``fold`` after the characters, in order; leetspeak first, and it keeps length, like the next.
+_FOLD_STEPS = (
+    (_LEET_WORD, _leet_word),
+    (_MIXED_WORD, _unify_word),
+    (_SPACED_LETTERS, _close_up),
+    (_SPACE_RUN, _one_space),
+)
+
+
+def fold(text: str) -> MappedText:
+    """Text as the red-flag patterns see it (see the module docstring)."""
+    folded = _fold_chars(text)
+    for pattern, replace in _FOLD_STEPS:
+        folded = _substitute(folded, pattern, replace)
+    return folded
+
+
+def _replaced_text(replace: Callable[[re.Match[str]], Replacement]) -> Callable[[re.Match[str]], str]:
+    """A ``Replacement`` maker as a ``pattern.sub`` function: the replacement's text, no map."""
+
+    def text_of(match: re.Match[str]) -> str:
+        replacement = replace(match)
+        return replacement if isinstance(replacement, str) else "".join(piece for piece, _, _ in replacement)
+
+    return text_of
+
+
+_FOLD_TEXT_STEPS = tuple((pattern, _replaced_text(replace)) for pattern, replace in _FOLD_STEPS)
+
+
+# Where a token can start: what each alternative of ``_TOKEN_KINDS`` needs at its first characters (a
+# digit or sign; a word, not inside another, that reaches "@", "." or "+" or is a link, or a currency
+# word). Checked first, it spares the regex engine trying every alternative at every character inside
+# plain words, most of an ad; a position it lets through gets the same alternatives in the same order.
+_TOKEN_START = (
+    r"(?=[#@\[+$€£₽₴\d]"
+    r"|(?<![\w.-])(?:[\w-]*+[.+@]|https?://)"
+    r"|(?<![\w/])(?:https?://|t\.me/|telegram\.me/)"
+    r"|р(?<=\dр)|р(?<=\d\sр)"
+    r"|(?<![^\W\d_])(?:руб|грн|гривен|zl|pln|usd|eur|евро|долл|dollar|byn|uah|rub))"
+)
 # One pass over the text; where two alternatives could start at one place, the
 # earlier wins (an e-mail before the domain inside it, a phone before its digits).
-_TOKENS = re.compile(
+_TOKEN_KINDS = (
     r"(?P<email>#email_[0-9a-f]+#|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
     r"|(?P<phone>#phone_[0-9a-f]+#)"
     r"|(?P<url>#url_[0-9a-f]+#)"
@@ -296,6 +331,7 @@ _TOKENS = re.compile(
     r"|(?P<handle3>\[username\])|(?P<phone3>\[phone\])|(?P<url3>\[link\])|(?P<currency3>\[currency\])"
     r"|(?P<time>\[(?:time|date)\])|(?P<hashtag>\[hashtag\])"
 )
+_TOKENS = re.compile(f"{_TOKEN_START}(?:{_TOKEN_KINDS})")
 _DIGIT = re.compile(r"\d")
 
 
@@ -319,6 +355,15 @@ def tokenise_folded(folded: MappedText) -> MappedText:
 def normalise(text: str) -> MappedText:
     """Text as the model sees it (see the module docstring)."""
     return tokenise_folded(fold(text))
+
+
+def folded_and_normalised(text: str) -> tuple[str, str]:
+    """``fold(text).text`` and ``normalise(text).text`` without the maps back to the input, which batch
+    scoring never reads and which cost about half of folding: the same steps, as plain ``pattern.sub``."""
+    folded = text.translate(_FOLD_TABLE)
+    for pattern, replace in _FOLD_TEXT_STEPS:
+        folded = pattern.sub(replace, folded)
+    return folded, _TOKENS.sub(_token, folded)
 
 
 # The invisible characters that hide inside contacts ("@dub\u200bai", "+375\u206029 ..."): format
@@ -360,7 +405,8 @@ def script_language(text: str) -> str:
     """
     lowered = text.lower()
     letters = set(lowered)
-    cyrillic, latin = len(_CYRILLIC.findall(lowered)), len(_LATIN.findall(lowered))
+    # what is left once everything else is cut out: counted without a string per letter, as findall makes
+    cyrillic, latin = len(_NOT_CYRILLIC.sub("", lowered)), len(_NOT_LATIN.sub("", lowered))
     if cyrillic >= latin and cyrillic:
         if letters & _BELARUSIAN_ONLY:
             return "be"

@@ -5,13 +5,16 @@ report. Every YAML example, every sample ad and, when present, every real ad is 
 """
 
 import json
+import re
+import sys
 from pathlib import Path
+from re import _constants as sre  # type: ignore[attr-defined]
 
 import pytest
 
 from adscreen.paths import SAMPLE_ADS_DIR
 from adscreen.rules import prefilter
-from adscreen.rules.prefilter import NotWidened, Prefilter, widen
+from adscreen.rules.prefilter import NotWidened, Prefilter, widen, widen_apart
 from adscreen.rules.redflags import FlagSet, load_flags
 from adscreen.text import fold
 
@@ -27,7 +30,7 @@ def flags(request: pytest.FixtureRequest) -> FlagSet:
 def _scanned(flags: FlagSet, text: str) -> tuple:
     folded = fold(text)
     scan = flags.scan(folded)
-    return [(match.flag.id, match.spans) for match in scan.matches], scan.fired, flags.fired(folded)
+    return [(match.flag.id, match.spans) for match in scan.matches], scan.fired, flags.fired(folded.text)
 
 
 def _differences(flags: FlagSet, texts: list[str]) -> list[int]:
@@ -75,6 +78,8 @@ def test_same_on_every_real_ad(flags: FlagSet, real_ads_path: Path) -> None:
         (r"[\s\S]{0,250}?виза", ["x" * 300 + "виза"]),
         (r"\d+\s*€", ["١٢ €"]),
         (r"[^\w]zł", ["żzł"]),
+        (r"[^\d]x", ["\u0700x", "жx"]),  # \d is widened: its complement cannot be narrowed
+        (r"a[^\s]b", ["aжb"]),
     ],
 )
 def test_a_widened_pattern_matches_where_the_original_does_and_more(pattern: str, matches: list[str]) -> None:
@@ -114,3 +119,35 @@ def test_a_text_that_is_not_valid_utf8_has_every_flag_searched(flags: FlagSet) -
 def test_without_hyperscan_every_flag_is_searched(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prefilter, "hyperscan", None)
     assert list(Prefilter([["abc"], ["def"]]).candidates("abc")) == [0, 1]
+
+
+@pytest.mark.parametrize(("category", "python_class"), [(sre.CATEGORY_DIGIT, r"\d"), (sre.CATEGORY_SPACE, r"\s")])
+def test_widened_digits_and_spaces_hold_every_character_python_reads_as_one(
+    category: object, python_class: str
+) -> None:
+    every_character = "".join(map(chr, range(sys.maxunicode + 1)))
+    members = re.sub(
+        r"\\x\{([0-9a-f]+)\}", lambda code: re.escape(chr(int(code[1], 16))), prefilter._CATEGORIES[category]
+    )
+    widened = set(re.findall(f"[{members}]", every_character))
+    assert set(re.findall(python_class, every_character)) <= widened
+
+
+def test_cyrillic_letters_are_neither_digits_nor_spaces_to_the_prefilter(tmp_path: Path) -> None:
+    """Widened to every non-ASCII character, ``\\d`` made nearly every Cyrillic ad a candidate for the flags of sums."""
+    found = Prefilter([[r"\d{3}"], [r"a\sb"], [r"\d\s\d"]], cache_dir=tmp_path)
+    assert list(found.candidates("работа aжb")) == []
+    assert sorted(found.candidates("١٢٣ a\u2028b 1\x1c2")) == [0, 1, 2]
+
+
+def test_a_pattern_is_cut_apart_at_its_first_top_level_alternation() -> None:
+    assert widen_apart("x(?:a|bc)y") == [widen("xay"), widen("xbcy")]
+    assert widen_apart("ab|cd") == [widen("ab"), widen("cd")]
+    assert widen_apart("x(a|b)y") == [widen("x(a|b)y")]  # a group is not cut
+    assert widen_apart("abc") == [widen("abc")]
+
+
+def test_an_ad_without_sums_is_not_searched_for_high_pay() -> None:
+    """Whole, hyperscan's approximation of the patterns of sums let every ad through."""
+    high_pay = FLAGS.ids.index("HIGH_PAY_LOW_SKILL")
+    assert high_pay not in FLAGS._prefilter.candidates(fold("Работа в офисе, оплата каждую неделю").text)

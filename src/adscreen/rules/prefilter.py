@@ -13,11 +13,14 @@ pattern that matches wherever the original does (``widen``):
 - lookarounds and word boundaries are dropped;
 - atomic and possessive constructs become plain ones;
 - long bounded repeats become unbounded (``[\\s\\S]{0,250}?`` kept the compile running for minutes);
-- ``\\w``, ``\\d`` and ``\\s`` become their ASCII members plus every non-ASCII character.
+- ``\\w`` becomes its ASCII members plus every non-ASCII character, ``\\d`` its ASCII members plus
+  every character from the first non-ASCII digit on, and ``\\s`` Python's spaces;
+- each pattern is cut at its first top-level alternation, one hyperscan pattern per alternative
+  (``widen_apart``), which hyperscan's prefilter mode approximates less than the whole.
 A flag with a pattern that cannot be widened is always searched. Without hyperscan, or when the
 database does not compile, every flag is searched.
 
-Compiling the database takes about 15 s, so it happens on first use, not when the rules are
+Compiling the database takes about half a minute, so it happens on first use, not when the rules are
 loaded, and the compiled database is stored in the user's cache folder under a hash of what it
 was compiled from: the next process loads it in milliseconds.
 """
@@ -65,14 +68,19 @@ WIDEN_ABOVE = 20
 _NON_ASCII = r"\x{80}-\x{10ffff}"
 _ANY = r"[\x{0}-\x{10ffff}]"
 # Python's Unicode classes as ASCII-mode hyperscan classes that contain them; None: widen to any character.
+# Digits and spaces leave out the letters of our languages: with every non-ASCII character a digit, the
+# patterns of sums let nearly every Cyrillic ad through. The first non-ASCII digit is U+0660 (Arabic-Indic);
+# the spaces are exactly Python's (a test checks both against every character).
 _CATEGORIES = {
-    sre.CATEGORY_DIGIT: "0-9" + _NON_ASCII,
-    sre.CATEGORY_SPACE: r"\s" + _NON_ASCII,
+    sre.CATEGORY_DIGIT: r"0-9\x{660}-\x{10ffff}",
+    sre.CATEGORY_SPACE: r"\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}",
     sre.CATEGORY_WORD: "0-9a-zA-Z_" + _NON_ASCII,
     sre.CATEGORY_NOT_DIGIT: None,
     sre.CATEGORY_NOT_SPACE: None,
     sre.CATEGORY_NOT_WORD: None,
 }
+# The classes above that hold more than Python's: a negated class with one of them cannot be complemented.
+_WIDER = frozenset({sre.CATEGORY_DIGIT, sre.CATEGORY_WORD})
 # Python's default flags for a str pattern; any other flag (case folding, multiline ...) is not widened.
 _DEFAULT_FLAGS = re.UNICODE
 
@@ -83,10 +91,25 @@ class NotWidened(ValueError):
 
 def widen(pattern: str) -> str:
     """A hyperscan pattern (UTF-8, ASCII classes) that matches wherever the Python ``pattern`` matches."""
+    return _sequence(_parsed(pattern).data)
+
+
+def widen_apart(pattern: str) -> list[str]:
+    """``widen(pattern)`` cut at its first alternation outside any group, one pattern per alternative:
+    together they match where it does. Hyperscan's prefilter mode approximates a pattern too big to
+    compile exactly, a piece less: whole, the patterns of high pay for unskilled work let every ad through."""
+    items = _parsed(pattern).data
+    cut = next((index for index, (op, _) in enumerate(items) if op is sre.BRANCH), None)
+    if cut is None:
+        return [_sequence(items)]
+    return [_sequence([*items[:cut], *branch.data, *items[cut + 1 :]]) for branch in items[cut][1][1]]
+
+
+def _parsed(pattern: str) -> Any:  # sre_parse's SubPattern
     parsed = sre_parse.parse(pattern)
     if parsed.state.flags & ~_DEFAULT_FLAGS:
         raise NotWidened(f"flags {parsed.state.flags:#x}")
-    return _sequence(parsed.data)
+    return parsed
 
 
 def _char(code: int) -> str:
@@ -101,7 +124,7 @@ def _class(op: object, value: Any) -> str:  # value: sre_parse's operand, typed 
         return f"[^{_char(value)}]"
     if op is sre.ANY:
         return _ANY
-    negated, parts = False, []
+    negated, wider, parts = False, False, []
     for item_op, item in value:
         if item_op is sre.NEGATE:
             negated = True
@@ -114,9 +137,10 @@ def _class(op: object, value: Any) -> str:  # value: sre_parse's operand, typed 
             if mapped is None:  # a negated category: any character contains it
                 return _ANY
             parts.append(mapped)
+            wider = wider or item in _WIDER
         else:
             raise NotWidened(f"class item {item_op}")
-    if negated and any(_NON_ASCII in part for part in parts):
+    if negated and wider:
         return _ANY  # the complement of a widened class would be narrower than the original's
     return ("[^" if negated else "[") + "".join(parts) + "]"
 
@@ -174,7 +198,7 @@ class Prefilter:
         always = set()
         for index, patterns in enumerate(flag_patterns):
             try:
-                widened = [widen(pattern) for pattern in patterns]
+                widened = [piece for pattern in patterns for piece in widen_apart(pattern)]
             except (NotWidened, re.error):
                 widened = []
             if not widened:

@@ -201,12 +201,11 @@ class FlagSet:
         """Every flag that fires in the ad, in the order of ``ids``."""
         return self.scan(fold(text)).matches
 
-    def fired(self, folded: MappedText) -> list[bool]:
-        """Whether each flag fires, in the order of ``ids``: the model's features, so no spans."""
-        candidates = self._candidates(folded.text)
-        return [
-            index in candidates and flag.regex.search(folded.text) is not None for index, flag in enumerate(self.flags)
-        ]
+    def fired(self, folded: str) -> list[bool]:
+        """Whether each flag fires in an already folded text, in the order of ``ids``: the model's features,
+        so no spans, and no map back to the input."""
+        candidates = self._candidates(folded)
+        return [index in candidates and flag.regex.search(folded) is not None for index, flag in enumerate(self.flags)]
 
 
 def load_flags(directory: Path = REDFLAGS_DIR) -> FlagSet:

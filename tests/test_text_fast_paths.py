@@ -1,0 +1,174 @@
+"""The fast paths of text must give exactly what the plain ones give.
+
+- Tokenising checks ``_TOKEN_START`` before the token kinds; it only skips places where no token can
+  start, so any difference would be a token it skipped. ``REFERENCE`` is the token regex as it was,
+  without that check.
+- ``folded_and_normalised`` gives the folded and normalised texts without their maps.
+- ``script_language`` counts letters by cutting the others out; ``_reference_language`` lists them.
+
+Each is compared on every sample ad, YAML example and real ad, odd inputs and random strings of token pieces.
+"""
+
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from adscreen.paths import SAMPLE_ADS_DIR
+from adscreen.rules.redflags import load_flags
+from adscreen.text import MappedText, _substitute, _token, fold, folded_and_normalised, normalise, script_language
+
+REFERENCE = re.compile(
+    r"(?P<email>#email_[0-9a-f]+#|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"|(?P<phone>#phone_[0-9a-f]+#)"
+    r"|(?P<url>#url_[0-9a-f]+#)"
+    r"|(?P<telegram>(?<![\w/])(?:https?://)?(?:t\.me|telegram\.me)/[\w+]+)"
+    r"|(?P<url2>(?<![\w.-])(?:(?:https?://|www\.)\S+"
+    r"|[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|by|ru|ua|pl|de|eu|uk|io|info|biz|me|co|lt|cz|kz|md)\b(?:/\S*)?))"
+    r"|(?P<handle>(?<![\w@])@[a-z0-9_]{3,})"
+    r"|(?P<phone2>\+\s?\d(?:[\s().-]?\d){8,13}"
+    r"|\b8\s?\(?0?\d{2,4}\)?[\s-]?\d{2,3}[\s-]?\d{2}[\s-]?\d{2}\b"
+    r"|\b\d{3}[\s-]\d{3}[\s-]\d{3,4}\b)"
+    r"|(?P<number>\d{1,3}(?:[ \u00a0.,]\d{3})+(?!\d)|\d+)"
+    r"|(?P<currency>[$€£₽₴]|(?<![^\W\d_])(?:руб(?:лей|ля|ль)?|(?<=\d)р|(?<=\d\s)р|грн|гривень|гривен|zl|zlotych|pln|usd|eur|euro|евро"
+    r"|долларов|долл|dollars?|byn|uah|rub)(?![^\W\d_]))"
+    r"|(?P<handle3>\[username\])|(?P<phone3>\[phone\])|(?P<url3>\[link\])|(?P<currency3>\[currency\])"
+    r"|(?P<time>\[(?:time|date)\])|(?P<hashtag>\[hashtag\])"
+)
+# What tokens start with, end with or stand next to: random strings of them reach the guard's edges.
+PIECES = [
+    *"ab xz_-.+@#/:[]()\n\u00a0,1890$€£₽₴рр",
+    "https://",
+    "http://",
+    "www.",
+    "t.me/",
+    "telegram.me/",
+    ".com",
+    ".by",
+    "/path",
+    "@job",
+    "hr@",
+    "#email_0a#",
+    "#phone_1f#",
+    "#url_2#",
+    "руб",
+    "рублей",
+    "грн",
+    "гривень",
+    "zl",
+    "zlotych",
+    "pln",
+    "usd",
+    "eur",
+    "euro",
+    "евро",
+    "долларов",
+    "dollars",
+    "byn",
+    "uah",
+    "rub",
+    "[username]",
+    "[phone]",
+    "[link]",
+    "[currency]",
+    "[time]",
+    "[date]",
+    "[hashtag]",
+    " 000",
+    "+375",
+    "8 (029)",
+    "123-456-7890",
+    "работа",
+]
+
+
+def _reference(text: str) -> MappedText:
+    return _substitute(fold(text), REFERENCE, _token)
+
+
+def _reference_language(text: str) -> str:
+    """``script_language`` as it was, counting letters with findall."""
+    lowered = text.lower()
+    letters = set(lowered)
+    cyrillic, latin = len(re.findall("[\u0400-\u04ff]", lowered)), len(re.findall("[a-z]", lowered))
+    if cyrillic >= latin and cyrillic:
+        if letters & set("ў"):
+            return "be"
+        if letters & set("їєґ"):
+            return "uk"
+        if "і" in letters:
+            return "be" if letters & set("ыэ") else "uk"
+        return "ru"
+    return "pl" if letters & set("ąćęłńśźż") else "en"
+
+
+def _same(text: str) -> bool:
+    reference = _reference(text)
+    return (
+        normalise(text) == reference
+        and folded_and_normalised(text) == (fold(text).text, reference.text)
+        and script_language(text) == _reference_language(text)
+    )
+
+
+def _differences(texts: list[str]) -> list[str]:
+    return [text for text in texts if not _same(text)]
+
+
+def _texts(path: Path) -> list[str]:
+    with path.open(encoding="utf-8") as lines:  # not splitlines(): texts hold U+2028
+        return [json.loads(line)["text"] for line in lines if line.strip()]
+
+
+def test_same_on_every_sample_ad() -> None:
+    texts = [text for path in sorted(SAMPLE_ADS_DIR.glob("*.jsonl")) for text in _texts(path)]
+    assert len(texts) > 1000
+    assert _differences(texts) == []
+
+
+def test_same_on_every_yaml_example() -> None:
+    texts = [
+        text
+        for flag in load_flags().flags
+        for examples in flag.spec.examples.values()
+        for text in [*examples.match, *examples.no_match]
+    ]
+    assert _differences(texts) == []
+
+
+def test_same_on_every_real_ad(real_ads_path: Path) -> None:
+    assert _differences(_texts(real_ads_path)) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "-https://t.me/x",
+        "/t.me/jobs",
+        "+www.praca.pl",
+        ".hr@firma.by",
+        "a+b@c.de",
+        "100р и 100 р, 5р.",
+        "руб.грн",
+        "x@y",
+        "@@abc",
+        "1.000.000,50€",
+        "[username][phone]",
+        "email_1#email_2#",
+        "Пишите в Т Е Л Е Г Р А М, r0b0ta telegrаm",
+        "⒛ ﬁ\u200b\u2800 a  \t b",
+        "Ёж і ы, ЇЖАК",
+        "Łódź ÀБ",
+    ],
+)
+def test_same_on_odd_inputs(text: str) -> None:
+    assert _same(text)
+
+
+def test_same_on_random_strings_of_token_pieces() -> None:
+    chance = random.Random(19)
+    texts = ["".join(chance.choices(PIECES, k=chance.randint(1, 12))) for _ in range(20_000)]
+    assert _differences(texts) == []
