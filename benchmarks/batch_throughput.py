@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from adscreen import load_model
-from adscreen.batch.files import default_workers
+from adscreen.config import default_workers
 from adscreen.paths import SAMPLE_ADS_DIR
 
 OUT = Path(__file__).resolve().parent / "out"

@@ -32,7 +32,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from adscreen import load_model
-from adscreen.batch.files import default_workers
+from adscreen.config import default_workers
 from adscreen.scoring import Scorer
 from adscreen.training.sample_ads import read_sample_rows
 

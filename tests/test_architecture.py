@@ -97,6 +97,29 @@ def test_config_is_a_leaf_that_does_not_load_the_model_libraries():
     assert loaded.strip() == "[]"
 
 
+def test_the_server_process_that_answers_http_does_not_load_the_model_libraries():
+    """``adscreen serve`` with scoring processes: the process that speaks HTTP holds the model's name only, so
+    importing the command line and building the app with a deferred model must not cost it pandas, scipy or
+    scikit-learn (about 180 MiB); those load in the scoring processes, or for an uploaded file."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import adscreen.cli\n"  # what the ``adscreen`` command imports before running ``serve``
+        "from adscreen import load_model\n"
+        "from adscreen.config import Settings\n"
+        "from adscreen.scoring import check_text\n"
+        "from adscreen.serve.app import create_app\n"
+        "create_app(Settings(workers=2))\n"
+        "scorer = load_model(deferred=True)\n"  # what the HTTP process keeps beside its scoring processes
+        "scorer.model_info, check_text('an ad')\n"
+        "print(sorted(m for m in ('sklearn', 'scipy', 'pandas') if m in sys.modules))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
 def test_the_layer_check_catches_an_upward_import(tmp_path):
     """The checker itself: an import from rules up into scoring is reported."""
     module = tmp_path / "probe.py"

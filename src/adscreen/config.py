@@ -3,6 +3,7 @@ and every named default. A leaf: it imports nothing of adscreen but ``paths``, s
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from platformdirs import user_data_path
@@ -12,6 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from adscreen.paths import MODELS_DIR
 
 MIB = 1024 * 1024
+DEFAULT_CHUNK_SIZE = 2_000  # rows of a file scored at once: memory grows with it, not with the file
+CAMPAIGN_THRESHOLD = 0.5  # how alike two ads' texts must be (estimated Jaccard) to be near-copies
+REGULARISATION_C = 30.0  # the logistic regression's C, unless train --C says otherwise
 MAX_AD_CHARS = 20_000  # one ad: ten pages of text; longer is a document, not an ad
 DEFAULT_FEEDBACK_DB = user_data_path("adscreen", appauthor=False) / "feedback.sqlite3"
 # What one table reader may hold (``tables.stream.ReaderLimits``), whatever the file says about itself.
@@ -79,3 +83,8 @@ class Settings(BaseSettings):
     feedback_max_bytes: int = Field(
         default=FEEDBACK_MAX_BYTES, gt=0, description="size of the corrections database over which new ones get 507"
     )
+
+
+def default_workers() -> int:
+    """Every core this process may use: tokenising is single-threaded Python, so processes, not threads."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

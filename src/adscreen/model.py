@@ -18,13 +18,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from adscreen.ad_vector import AdVectorizer
+from adscreen.config import REGULARISATION_C
 from adscreen.features import NORMALISED, AdPreprocessor, build_features, flag_specs, transform_features
 from adscreen.rules.redflags import FlagSet
 from adscreen.text import script_language
 
 Band = Literal["low", "medium", "high"]
 SEED = 20261129
-REGULARISATION_C = 30.0
 
 
 @dataclass(frozen=True)

@@ -24,16 +24,16 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sklearn
-import skops
-
-from adscreen import artefact
 from adscreen.datafiles import file_sha256
 from adscreen.errors import ModelIntegrityError, RegistryError
-from adscreen.model import AdModel
 from adscreen.paths import MODELS_DIR
+
+if TYPE_CHECKING:
+    from adscreen.model import AdModel
 
 MODEL_FILE = "model.skops"
 PICKLED_MODEL_FILE = "model.joblib"  # adscreen 0.1; refused, see convert_pickled_model
@@ -100,10 +100,12 @@ def write_json_atomically(path: Path, content: dict) -> None:
 
 def save_model(model: AdModel, directory: Path, metadata: dict) -> dict:
     """Write the model and its metadata (completed with the model file's sha256)."""
+    from adscreen import artefact
+
     directory.mkdir(parents=True, exist_ok=True)
     model_path = directory / MODEL_FILE
     artefact.dump(model, model_path)
-    libraries = {**metadata.get("libraries", {}), "skops": skops.__version__}
+    libraries = {**metadata.get("libraries", {}), "skops": version("skops")}
     metadata = {
         **metadata,
         "libraries": libraries,
@@ -145,9 +147,10 @@ def verify_model_file(directory: Path, metadata: dict, expected_sha256: str | No
             )
     libraries = metadata.get("libraries")
     built_with = libraries.get("scikit-learn") if isinstance(libraries, dict) else None
-    if built_with != sklearn.__version__:
+    installed = version("scikit-learn")  # not sklearn.__version__: a deferred model is verified without sklearn
+    if built_with != installed:
         raise ModelIntegrityError(
-            f"{model_path}: built with scikit-learn {built_with}, this is {sklearn.__version__};"
+            f"{model_path}: built with scikit-learn {built_with}, this is {installed};"
             " retrain it with 'adscreen train' or install the matching scikit-learn"
         )
     return model_path
@@ -170,6 +173,10 @@ def load_model_dir(directory: Path, expected_sha256: str | None = None, deferred
 
 
 def _read_model(directory: Path, expected_sha256: str | None) -> tuple[AdModel, dict]:
+    # Here, not at the top: the HTTP process of a server with scoring processes reads no model, nor sklearn.
+    from adscreen import artefact
+    from adscreen.model import AdModel
+
     metadata = read_metadata(directory)
     model_path = verify_model_file(directory, metadata, expected_sha256)
     model = artefact.load(model_path)
@@ -185,6 +192,8 @@ def convert_pickled_model(directory: Path, expected_sha256: str | None = None) -
     themselves, after its sha256 and scikit-learn version are checked as before.
     """
     import joblib  # only here: nothing else in adscreen reads a pickle
+
+    from adscreen.model import AdModel
 
     metadata = read_metadata(directory)
     if metadata.get("model_file", PICKLED_MODEL_FILE) != PICKLED_MODEL_FILE:

@@ -9,23 +9,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from adscreen.config import MAX_AD_CHARS
 from adscreen.errors import InputError, InputTooLarge
-from adscreen.explain import Explainer
 from adscreen.language import detect_language
 from adscreen.language import warm_up as warm_up_language
 from adscreen.localized import UI_LANGUAGES
-from adscreen.registry import LoadedModel
 from adscreen.rules.contacts import contact_keys
 from adscreen.rules.contacts import extract as extract_contacts
 from adscreen.rules.guidance import Guide
 from adscreen.rules.indicators import default_indicators
 from adscreen.rules.redflags import FlagMatch, FlagSet, FlagTexts, default_flag_texts
 from adscreen.text import NOT_UTF8, fold, tokenise_folded, undecodable
+
+if TYPE_CHECKING:
+    from adscreen.explain import Explainer
+    from adscreen.registry import LoadedModel
 
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 WARM_UP_TEXT = "Работа за границей, жильё бесплатно. Work abroad, no experience, write on Telegram."
@@ -44,6 +46,8 @@ def check_text(text: object, max_chars: int = MAX_AD_CHARS) -> str:
 
 def text_problem(value: object, max_chars: int = MAX_AD_CHARS) -> str | None:
     """Why a table cell cannot be scored as an ad, or None when it can: the one check every command applies."""
+    import pandas as pd  # table cells only: a server that scores single ads never loads pandas
+
     if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
         return "no text (the cell is empty)"
     try:
@@ -90,6 +94,8 @@ class Scorer:
 
     @cached_property
     def explainer(self) -> Explainer:
+        from adscreen.explain import Explainer  # with the model: sklearn stays out of a process that only holds it
+
         return Explainer(self.loaded.model)
 
     def warm_up(self) -> None:

@@ -8,9 +8,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from adscreen import Scorer
-from adscreen.batch.files import default_workers
 from adscreen.cli import app
-from adscreen.config import Settings
+from adscreen.config import Settings, default_workers
 from adscreen.errors import ScoringUnavailable
 from adscreen.serve.app import create_app
 from adscreen.serve.reload import INLINE_MAX_CHARS, Serving

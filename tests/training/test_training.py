@@ -9,8 +9,7 @@ import pytest
 
 from adscreen.errors import DataFormatError, InputError
 from adscreen.registry import load_model_dir
-from adscreen.training.corpus import read_labelled
-from adscreen.training.corpus import EMSCAD, WRITTEN
+from adscreen.training.corpus import EMSCAD, WRITTEN, read_labelled
 from adscreen.training.fit import FAMILY_WEIGHTS, threshold_at_false_alarm_rate, training_weights
 from adscreen.training.runs import evaluate, train_to_folder
 

@@ -35,10 +35,10 @@ from datasketch import MinHash, MinHashLSH
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from adscreen.config import CAMPAIGN_THRESHOLD
 from adscreen.rules.contacts import Contacts, default_finder
 
 DEFAULT_NUM_PERM = 64
-DEFAULT_THRESHOLD = 0.5
 SHINGLE_WORDS = 3
 MIN_SHINGLES = 3  # shorter texts ("Call +48 ...") say too little to call two ads copies
 SEED = 1
@@ -56,7 +56,7 @@ class GroupingParams:
     """How alike two texts must be to count as copies, and how fine the signatures are."""
 
     num_perm: int = DEFAULT_NUM_PERM
-    threshold: float = DEFAULT_THRESHOLD
+    threshold: float = CAMPAIGN_THRESHOLD
     shingle_words: int = SHINGLE_WORDS
     min_shingles: int = MIN_SHINGLES
     seed: int = SEED

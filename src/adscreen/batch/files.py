@@ -13,7 +13,6 @@ Both engines score a chunk with the same ``score_chunk`` and write with the same
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -28,7 +27,7 @@ from typing import Literal, TypeGuard, cast, get_args
 import pandas as pd
 import pyarrow as pa
 
-from adscreen.config import MAX_AD_CHARS
+from adscreen.config import DEFAULT_CHUNK_SIZE, MAX_AD_CHARS
 from adscreen.errors import AdscreenError, DataFormatError, InputError, NoTextColumn
 from adscreen.registry import load_model_dir
 from adscreen.rules.guidance import load_guide
@@ -54,7 +53,6 @@ Engine = Literal["local", "dask"]
 ENGINES: tuple[Engine, ...] = get_args(Engine)
 RESULT_COLUMNS = ("risk", "band", "label", "red_flags", "indicators", "contacts", "error")
 EXPLANATION_COLUMN = "explanation"
-DEFAULT_CHUNK_SIZE = 2_000
 ERROR_EXAMPLES = 5
 RISK_DECIMALS = 4  # as in the single-ad result
 
@@ -410,8 +408,3 @@ def _split(future: Future, position: int) -> ScoredChunk:
     scored = future.result()
     names = [name for name in scored.columns if name in RESULT_COLUMNS or name == EXPLANATION_COLUMN]
     return scored.drop(columns=names), scored[names], position
-
-
-def default_workers() -> int:
-    """Every core this process may use: tokenising is single-threaded Python, so processes, not threads."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from adscreen.analysis.campaigns import DEFAULT_THRESHOLD, GroupingParams, ad_campaign_ids
 from adscreen.cli.app import (
     CountryColumnOption,
     CountryOption,
@@ -26,10 +25,9 @@ from adscreen.cli.app import (
     lazy_scorer,
     out,
 )
-from adscreen.config import Settings
+from adscreen.config import CAMPAIGN_THRESHOLD, Settings
 from adscreen.errors import AdscreenError
 from adscreen.tables.formats import table_format
-from adscreen.tables.stream import write_table
 
 if TYPE_CHECKING:
     pass
@@ -50,7 +48,7 @@ def campaigns(
     country: CountryOption = None,
     threshold: Annotated[
         float, typer.Option(min=0.1, max=0.95, help="How alike two texts must be (estimated Jaccard) to be copies.")
-    ] = DEFAULT_THRESHOLD,
+    ] = CAMPAIGN_THRESHOLD,
     jobs: JobsOption = 1,
     csv_escape: CsvEscapeOption = True,
     model: ModelOption = None,
@@ -63,7 +61,9 @@ def campaigns(
 
     Example: adscreen campaigns ads.csv -o campaigns.csv --ads-output ads_with_campaigns.csv
     """
+    from adscreen.analysis.campaigns import GroupingParams, ad_campaign_ids
     from adscreen.analysis.dump import dump_campaigns, row_errors
+    from adscreen.tables.stream import write_table
 
     for path in (output, ads_output):
         if path is not None:

@@ -21,7 +21,6 @@ from rich.markup import escape
 from adscreen import load_model
 from adscreen.config import Settings
 from adscreen.errors import AdscreenError, InputError, NoTextColumn
-from adscreen.tables.stream import ReaderLimits
 from adscreen.training.feedback import FeedbackStore
 
 if TYPE_CHECKING:
@@ -121,6 +120,7 @@ def read_ad(text: str) -> str:
 
 def dump_of(data: Path, text: str, ad_id: str, country_column: str, date: str, country: str | None) -> Dump:
     from adscreen.analysis.dump import DumpColumns, read_dump
+    from adscreen.tables.stream import ReaderLimits
 
     settings = Settings()
     columns = DumpColumns(text=text, id=ad_id, country=country_column, date=date)

@@ -20,7 +20,6 @@ from adscreen.cli.app import (
 from adscreen.config import Settings
 from adscreen.registry import Registry
 from adscreen.tables.formats import table_format
-from adscreen.tables.stream import write_table
 from adscreen.training.feedback import correction
 
 if TYPE_CHECKING:
@@ -98,6 +97,8 @@ def feedback_export(
 
     Example: adscreen feedback export -o corrections.csv
     """
+    from adscreen.tables.stream import write_table
+
     table_format(output)  # a wrong extension is the first thing to say
     frame = feedback_store(db).frame()
     write_table(frame, output, csv_escape)

@@ -12,9 +12,6 @@ import typer
 from rich.markup import escape
 
 from adscreen import load_model
-from adscreen.analysis.campaigns import GroupingParams
-from adscreen.batch.files import DEFAULT_CHUNK_SIZE, BatchOptions, default_workers, is_engine
-from adscreen.batch.files import score_file as score_table
 from adscreen.cli.app import (
     CountryOption,
     CsvEscapeOption,
@@ -26,12 +23,11 @@ from adscreen.cli.app import (
     read_ad,
 )
 from adscreen.cli.render import batch_progress, render_result
-from adscreen.config import Settings
+from adscreen.config import DEFAULT_CHUNK_SIZE, Settings, default_workers
 from adscreen.errors import AdscreenError
 from adscreen.language import detect_language
 from adscreen.localized import UI_LANGUAGES
 from adscreen.tables.formats import table_format
-from adscreen.tables.stream import ReaderLimits, write_table
 from adscreen.ui import ui_strings
 
 if TYPE_CHECKING:
@@ -136,6 +132,10 @@ def score_file(
 
     Example: adscreen score-file ads.csv -o scored.parquet --text-column body --id-column ad_id
     """
+    from adscreen.batch.files import BatchOptions, is_engine
+    from adscreen.batch.files import score_file as score_table
+    from adscreen.tables.stream import ReaderLimits
+
     if not is_engine(engine):
         raise AdscreenError(f"unknown engine {engine!r}; use local or dask")
     settings = Settings()
@@ -178,7 +178,9 @@ def score_file(
         f"in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s) -> {escape(str(output))}"
     )
     if collector is not None and campaigns_output is not None:
+        from adscreen.analysis.campaigns import GroupingParams
         from adscreen.analysis.dump import dump_campaigns
+        from adscreen.tables.stream import write_table
 
         dump = collector.dump()
         found = dump_campaigns(dump, lambda: scorer, GroupingParams(), options.workers, risks=dump.risks)

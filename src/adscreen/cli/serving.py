@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from adscreen.batch.files import default_workers
 from adscreen.cli.app import (
     app,
     err,
     handles_errors,
 )
-from adscreen.config import Settings
+from adscreen.config import Settings, default_workers
 
 if TYPE_CHECKING:
     pass

@@ -18,8 +18,7 @@ from adscreen.cli.app import (
     handles_errors,
     out,
 )
-from adscreen.config import Settings
-from adscreen.model import REGULARISATION_C
+from adscreen.config import REGULARISATION_C, Settings
 from adscreen.registry import Registry
 
 if TYPE_CHECKING:

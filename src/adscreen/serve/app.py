@@ -23,10 +23,9 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
-import pandas as pd
 from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -35,8 +34,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adscreen import __version__, load_model
-from adscreen.batch.files import BatchOptions, ChunkScorer, score_chunk
-from adscreen.batch.files import score_file as score_table
 from adscreen.config import Settings
 from adscreen.errors import (
     AdscreenError,
@@ -73,9 +70,13 @@ from adscreen.serve.schemas import (
 from adscreen.serve.webform import router as web_router
 from adscreen.serve.webform import static
 from adscreen.tables.formats import table_format
-from adscreen.tables.stream import ReaderLimits
 from adscreen.training.feedback import FeedbackStore
 from adscreen.ui import load_ui_strings, ui_strings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from adscreen.batch.files import BatchOptions, ChunkScorer
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut, "description": "Over a size limit"},
@@ -200,6 +201,8 @@ MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson", "parquet": "a
 def _pool_chunk_scorer(pool: ScoringPool, options: BatchOptions, settings: Settings) -> ChunkScorer:
     """Scores a file's chunks in the scoring processes, all within the request's budget; called from the
     thread that reads and writes the file, while the event loop goes on serving."""
+    from adscreen.batch.files import score_chunk
+
     loop = asyncio.get_running_loop()
     deadline = time.monotonic() + settings.request_seconds
     over_budget = ScoringTimeout(
@@ -252,6 +255,11 @@ async def score_file_upload(
     server's limits (upload bytes, unpacked bytes, line, cell and Parquet row-group sizes: 413
     over one) and scored in the scoring processes within ``ADSCREEN_REQUEST_SECONDS`` (503 over it).
     """
+    # Here, not at the top: reading tables needs pandas and pyarrow, which single ads never do.
+    from adscreen.batch.files import BatchOptions
+    from adscreen.batch.files import score_file as score_table
+    from adscreen.tables.stream import ReaderLimits
+
     name = Path(file.filename or "").name
     if not name:
         raise InputError("the upload has no file name; its extension (.csv, .jsonl, .parquet) gives the format")

@@ -23,17 +23,18 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema, field_validator
 
 from adscreen.config import DEFAULT_FEEDBACK_DB, MAX_AD_CHARS
 from adscreen.errors import DataFormatError, FeedbackFull, FeedbackUnavailable, InputError
 from adscreen.scoring import check_text
 from adscreen.tables.formats import table_format
-from adscreen.tables.stream import write_table
 from adscreen.training.labels import require_label
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Source = Literal["cli", "api", "web"]
 EXPORT_COLUMNS = [
@@ -224,6 +225,8 @@ class FeedbackStore:
 
     def frame(self) -> pd.DataFrame:
         """Every correction, oldest first, in the export columns."""
+        import pandas as pd  # for exports only: the server that stores corrections never loads it
+
         with self._connect(create=False) as connection:
             rows = [dict(row) for row in connection.execute("SELECT * FROM corrections ORDER BY id")]
         frame = pd.DataFrame(rows, columns=[*EXPORT_COLUMNS, "text_key"])[EXPORT_COLUMNS]
@@ -236,6 +239,8 @@ class FeedbackStore:
 
         The file has ``text`` and ``label`` columns, so ``adscreen train`` and ``corpus.read_labelled`` read it.
         """
+        from adscreen.tables.stream import write_table
+
         table_format(path)  # a wrong extension is the first thing to say
         frame = self.frame()
         write_table(frame, path, csv_escape=False)  # training reads the texts back exactly as sent
