@@ -19,10 +19,12 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+import yaml
 
+from adscreen.datafiles import read_yaml
 from adscreen.paths import REDFLAGS_DIR
 from adscreen.rules.contacts import extract as extract_contacts
-from adscreen.rules.redflags import load_flags
+from adscreen.rules.redflags import FRAGMENTS_FILE, load_flags
 from adscreen.text import MAX_EXPANSION, fold, normalise, tokenise_folded, without_invisible
 from adscreen.training.sample_ads import read_sample_rows
 
@@ -371,12 +373,18 @@ BEFORE_LINEAR = Path(__file__).parent / "data" / "before_linear"
 
 @pytest.fixture(scope="module")
 def flags_before_linear(tmp_path_factory: pytest.TempPathFactory):
-    """Today's flags with the fragments and files rewritten for linear time as they were before."""
+    """Today's flags with the fragments and files rewritten for linear time as they were before
+    (fragments added since are kept: the old file has only those of its day)."""
     directory = tmp_path_factory.mktemp("redflags")
     for path in REDFLAGS_DIR.glob("*.yaml"):
         shutil.copy(path, directory / path.name)
     for path in BEFORE_LINEAR.glob("*.yaml"):
-        shutil.copy(path, directory / path.name)
+        if path.name != FRAGMENTS_FILE:
+            shutil.copy(path, directory / path.name)
+    today, before = read_yaml(REDFLAGS_DIR / FRAGMENTS_FILE), read_yaml(BEFORE_LINEAR / FRAGMENTS_FILE)
+    assert isinstance(today, dict) and isinstance(before, dict)
+    fragments = {**today, **before}
+    (directory / FRAGMENTS_FILE).write_text(yaml.safe_dump(fragments, allow_unicode=True), encoding="utf-8")
     return load_flags(directory)
 
 
