@@ -98,19 +98,27 @@ class Scorer:
 
         return Explainer(self.loaded.model)
 
-    def warm_up(self) -> None:
+    def warm_up(self, language_models: bool = True) -> None:
         """Do now what the first ad would otherwise wait seconds for: read the model, index its vocabularies,
-        load the flags' prefilter and the language models. A server calls it where it scores."""
+        load the flags' prefilter and, unless the ads' languages come with them, the language models.
+        A server calls it where it scores."""
         folded = fold(WARM_UP_TEXT)
         self.explainer.explain(tokenise_folded(folded), self.flags.scan(folded).fired)
-        warm_up_language()
+        if language_models:
+            warm_up_language()
 
     @property
     def model_info(self) -> dict:
         return {"name": self.loaded.name, "version": self.loaded.version}
 
-    def score(self, text: object, country: str | None = None, ui_language: str | None = None) -> dict:
-        """Risk, band, label, red flags, top terms, guidance and language of one ad."""
+    def score(
+        self, text: object, country: str | None = None, ui_language: str | None = None, language: str | None = None
+    ) -> dict:
+        """Risk, band, label, red flags, top terms, guidance and language of one ad.
+
+        ``language`` is the ad's language (``detect_language``) when the caller has it: a server's HTTP
+        process detects it, so that its scoring processes hold no language models.
+        """
         text = check_text(text, self.max_chars)
         model = self.loaded.model
         folded = fold(text)  # once: flags, features and destinations all read it
@@ -120,7 +128,7 @@ class Scorer:
         offset = float(model.offsets_of([text])[0])
         risk = float(model.calibrate(np.array([explanation.decision]), offset)[0])
         band = model.bands.of(risk)
-        language = detect_language(text)
+        language = language or detect_language(text)
         shown_language = (
             ui_language if ui_language in UI_LANGUAGES else (language if language in UI_LANGUAGES else "en")
         )

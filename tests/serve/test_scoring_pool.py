@@ -70,6 +70,24 @@ def test_many_ads_at_once_each_get_the_in_process_result(pool: ScoringPool, scor
     assert len({answer["risk"] for answer in answers}) > 5  # distinct ads, so a mix-up would show
 
 
+def _language_detectors_built(scorer: Scorer) -> int:
+    """Run in a scoring process: whether its language detectors (and so lingua's models) were ever built."""
+    from adscreen.language import _detectors
+
+    return _detectors.cache_info().currsize
+
+
+def test_scoring_processes_hold_no_language_models_yet_answer_each_ads_language(
+    pool: ScoringPool, scorer: Scorer, runner
+) -> None:
+    texts = [LURE, "Praca w Holandii przy truskawkach, pisz na WhatsApp", "Робота в Польщі, житло безкоштовно"]
+    answers = runner.run(score_all(pool, texts))
+    assert [answer["language"] for answer in answers] == ["ru", "pl", "uk"]
+    assert answers == [scorer.score(text, country="BY") for text in texts]
+    built = runner.run(pool.score_bulk(_language_detectors_built, (), seconds=120))
+    assert built == 0
+
+
 def test_an_ad_the_scorer_refuses_raises_the_same_error(pool: ScoringPool, runner) -> None:
     with pytest.raises(InputTooLarge, match="limit is 20000"):
         runner.run(score(pool, "работа " * 3000, None, None))
@@ -103,8 +121,11 @@ def test_a_dead_process_fails_only_its_ad_and_is_replaced(pool: ScoringPool, sco
         # Long ads of words no process has seen, so that each is still being scored when it is killed
         # even on a busy machine (an ad of known words is scored in about a millisecond).
         slow = [" ".join(f"слово{kind}{number}" for number in range(1800)) for kind in "ab"]
-        tasks = [asyncio.create_task(score(pool, text, None, None)) for text in [*slow, LURE]]
-        await asyncio.sleep(0)  # two ads handed out, the lure waits
+        tasks = [asyncio.create_task(score(pool, text, None, None)) for text in slow]
+        while len(pool._busy) < 2:  # both handed out (a long ad's language is detected in a thread first)
+            await asyncio.sleep(0.001)
+        tasks.append(asyncio.create_task(score(pool, LURE, None, None)))
+        await asyncio.sleep(0)  # the lure waits
         for worker in list(pool._busy):
             worker.process.kill()
         return await asyncio.gather(*tasks, return_exceptions=True)

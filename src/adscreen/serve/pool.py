@@ -50,7 +50,10 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import cast
 
+from starlette.concurrency import run_in_threadpool
+
 from adscreen.errors import AdscreenError, ScoringTimeout, ScoringUnavailable
+from adscreen.language import detect_language
 from adscreen.registry import LoadedModel, load_model_dir
 from adscreen.rules.guidance import load_guide
 from adscreen.scoring import Scorer
@@ -63,6 +66,9 @@ RETRY_MAX_SECONDS = 30.0  # ... doubled each time, up to this
 Answer = tuple[str, object]  # status ("ready", "ok", "refused", "failed") and its detail
 _LENGTH = struct.Struct("!Q")  # an answer on its pipe: its length, then the pickled Answer
 ScorerFactory = Callable[[Path, "str | None", int], Scorer]
+# Longest ad scored, or its language detected, on the server's event loop (about 10 ms on a busy
+# 2-core machine, less than a hand-off to a thread); longer ones go to the thread pool.
+INLINE_MAX_CHARS = 2_000
 
 
 def build_scorer(model_dir: Path, sha256: str | None, max_chars: int) -> Scorer:
@@ -78,10 +84,11 @@ def _send_answer(pipe: Connection, answer: Answer) -> None:
 
 
 def _run(scorer: Scorer, request: tuple) -> object:
-    """One job: ("ad", text, country, ui_language) gives the result's JSON; ("call", function, args) a bulk result."""
+    """One job: ("ad", text, country, ui_language, language) gives the result's JSON; ("call", function, args)
+    a bulk result."""
     if request[0] == "ad":
-        _, text, country, ui_language = request
-        return result_json(scorer.score(text, country=country, ui_language=ui_language))
+        _, text, country, ui_language, language = request
+        return result_json(scorer.score(text, country=country, ui_language=ui_language, language=language))
     _, function, args = request
     return function(scorer, *args)
 
@@ -93,7 +100,7 @@ def _serve(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then stops its pool
     try:
         scorer = make(Path(model_dir), sha256, max_chars)
-        scorer.warm_up()
+        scorer.warm_up(language_models=False)  # the server's HTTP process detects each ad's language
     except Exception as error:  # the parent reports it; a traceback here would go nowhere useful
         _send_answer(answers, ("failed", str(error)))
         return
@@ -282,7 +289,10 @@ class ScoringPool:
         wait behind single ones.
         """
         queue = self._bulk if bulk else self._waiting
-        answer = await self._submit(("ad", text, country, ui_language), seconds, queue, run_seconds)
+        language = (
+            detect_language(text) if len(text) <= INLINE_MAX_CHARS else await run_in_threadpool(detect_language, text)
+        )
+        answer = await self._submit(("ad", text, country, ui_language, language), seconds, queue, run_seconds)
         return cast(bytes, answer)  # a process answers an "ad" request with result_json's bytes
 
     async def score_bulk(self, function: Callable[..., object], args: tuple, seconds: float) -> object:

@@ -26,15 +26,12 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 
 from adscreen.config import MAX_AD_CHARS
+from adscreen.language import warm_up as warm_up_language
 from adscreen.registry import Registry, load_model_dir
 from adscreen.rules.guidance import Guide, load_guide
 from adscreen.scoring import Scorer
-from adscreen.serve.pool import ScorerFactory, ScoringPool, build_scorer
+from adscreen.serve.pool import INLINE_MAX_CHARS, ScorerFactory, ScoringPool, build_scorer
 from adscreen.serve.schemas import result_json
-
-# Longest ad scored on the server's event loop when there is no pool (about 10 ms on a busy
-# 2-core machine, less than a hand-off to a thread); longer ones go to the thread pool.
-INLINE_MAX_CHARS = 2_000
 
 log = logging.getLogger("adscreen.reload")
 
@@ -97,6 +94,7 @@ def load_serving(
         # With a pool, this process only names the model: its file is read where it scores (``deferred``).
         scorer = Scorer(load_model_dir(directory, sha256, deferred=pool is not None), guide, max_chars)
         if pool is not None:
+            warm_up_language()  # here, not in the pool: this process detects each ad's language for it
             pool.wait_ready()
     except BaseException:
         if pool is not None:
