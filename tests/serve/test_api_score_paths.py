@@ -12,7 +12,8 @@ from adscreen.cli import app
 from adscreen.config import Settings, default_workers
 from adscreen.errors import ScoringUnavailable
 from adscreen.serve.app import create_app
-from adscreen.serve.reload import INLINE_MAX_CHARS, Serving
+from adscreen.serve.pool import INLINE_MAX_CHARS
+from adscreen.serve.reload import Serving
 from adscreen.serve.schemas import ResultOut, result_json
 from adscreen.training.sample_ads import read_sample_rows
 

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 from starlette.concurrency import run_in_threadpool
 
@@ -66,9 +66,18 @@ RETRY_MAX_SECONDS = 30.0  # ... doubled each time, up to this
 Answer = tuple[str, object]  # status ("ready", "ok", "refused", "failed") and its detail
 _LENGTH = struct.Struct("!Q")  # an answer on its pipe: its length, then the pickled Answer
 ScorerFactory = Callable[[Path, "str | None", int], Scorer]
+T = TypeVar("T")
 # Longest ad scored, or its language detected, on the server's event loop (about 10 ms on a busy
 # 2-core machine, less than a hand-off to a thread); longer ones go to the thread pool.
 INLINE_MAX_CHARS = 2_000
+
+
+async def off_the_loop_if_long(text: str, function: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """``function(*args, **kwargs)`` about one ad: on the event loop for an ad of at most
+    ``INLINE_MAX_CHARS``, in the thread pool for a longer one, so that a long ad stalls no other request."""
+    if len(text) <= INLINE_MAX_CHARS:
+        return function(*args, **kwargs)
+    return await run_in_threadpool(function, *args, **kwargs)
 
 
 def build_scorer(model_dir: Path, sha256: str | None, max_chars: int) -> Scorer:
@@ -289,9 +298,7 @@ class ScoringPool:
         wait behind single ones.
         """
         queue = self._bulk if bulk else self._waiting
-        language = (
-            detect_language(text) if len(text) <= INLINE_MAX_CHARS else await run_in_threadpool(detect_language, text)
-        )
+        language = await off_the_loop_if_long(text, detect_language, text)
         answer = await self._submit(("ad", text, country, ui_language, language), seconds, queue, run_seconds)
         return cast(bytes, answer)  # a process answers an "ad" request with result_json's bytes
 

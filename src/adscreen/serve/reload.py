@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 
 from adscreen.config import MAX_AD_CHARS
 from adscreen.language import warm_up as warm_up_language
 from adscreen.registry import Registry, load_model_dir
 from adscreen.rules.guidance import Guide, load_guide
 from adscreen.scoring import Scorer
-from adscreen.serve.pool import INLINE_MAX_CHARS, ScorerFactory, ScoringPool, build_scorer
+from adscreen.serve.pool import ScorerFactory, ScoringPool, build_scorer, off_the_loop_if_long
 from adscreen.serve.schemas import result_json
 
 log = logging.getLogger("adscreen.reload")
@@ -75,9 +74,7 @@ class Serving(NamedTuple):
         return result_json(await self._score_here(text, country, ui_language))
 
     async def _score_here(self, text: str, country: str | None, ui_language: str | None) -> dict:
-        if len(text) <= INLINE_MAX_CHARS:
-            return self.scorer.score(text, country=country, ui_language=ui_language)
-        return await run_in_threadpool(self.scorer.score, text, country=country, ui_language=ui_language)
+        return await off_the_loop_if_long(text, self.scorer.score, text, country=country, ui_language=ui_language)
 
 
 def load_serving(
