@@ -17,6 +17,7 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from adscreen import Scorer
+from adscreen import features as features_module
 from adscreen.ad_vector import AdVectorizer, _char_wb_columns
 from adscreen.errors import ModelIntegrityError
 from adscreen.explain import Explanation
@@ -179,6 +180,34 @@ def small_features() -> object:
     flags = load_flags()
     prepared = AdPreprocessor(flag_specs(flags)).transform(SAMPLE_TEXTS[::10])
     return build_features(flags).fit(prepared), [FLAG_PREFIX + flag_id for flag_id in flags.ids]
+
+
+def test_a_weighted_block_is_scaled_as_the_column_transformer_scales_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``CHAR_WEIGHT`` set, the union multiplies the char block; the fast paths give its values to the bit."""
+    monkeypatch.setattr(features_module, "CHAR_WEIGHT", 1.7)
+    flags = load_flags()
+    texts = SAMPLE_TEXTS[::10] + ODD_TEXTS[:-1]
+    prepared = AdPreprocessor(flag_specs(flags)).transform(texts)
+    features = build_features(flags)
+    reference = features.fit_transform(prepared)
+    assert features.transformer_weights == {"char": 1.7}
+    unweighted = build_features_unweighted(flags, prepared)
+    assert (reference != unweighted).nnz > 0  # the weight changed the values
+    flag_columns = [FLAG_PREFIX + flag_id for flag_id in flags.ids]
+    vectorizer = AdVectorizer(features, flag_columns)
+    assert (transform_features(features, prepared) != reference).nnz == 0
+    assert (vectorizer.matrix(prepared[NORMALISED].tolist(), prepared[flag_columns].to_numpy()) != reference).nnz == 0
+    for index, text in enumerate(prepared[NORMALISED]):
+        vector = vectorizer.vectorize(text, (prepared[flag_columns].iloc[index].to_numpy() > 0).tolist())
+        assert np.array_equal(vector.indices, reference[index].indices), texts[index][:80]
+        assert np.array_equal(vector.values, reference[index].data), texts[index][:80]
+
+
+def build_features_unweighted(flags: object, prepared: object) -> object:
+    """The same union without weights, fitted on the same ads."""
+    union = build_features(flags)
+    union.set_params(transformer_weights=None)
+    return union.fit_transform(prepared)
 
 
 @pytest.mark.parametrize(

@@ -84,6 +84,7 @@ class _Block(NamedTuple):
     flag_positions: list[int]
     # The fitted vocabulary mapped to columns of the whole row, as plain ints (numpy integers count slower).
     vocabulary: dict[str, int]
+    weight: float | None  # the union's ``transformer_weights`` entry: every value of the block times it
 
     @property
     def text_vectorizer(self) -> TfidfVectorizer:
@@ -99,6 +100,7 @@ class AdVectorizer:
     def __init__(self, features: ColumnTransformer, flag_columns: list[str]) -> None:
         self.blocks: list[_Block] = []
         self.flag_columns: dict[int, str] = {}  # column of the row -> name of the indicator it passes through
+        weights = features.transformer_weights or {}
         for name, transformer, columns in features.transformers_:
             if transformer == "drop":
                 continue
@@ -106,12 +108,14 @@ class AdVectorizer:
             if isinstance(transformer, TfidfVectorizer):
                 _check_vectorizer(name, transformer)
                 vocabulary = {term: start + int(column) for term, column in transformer.vocabulary_.items()}
-                self.blocks.append(_Block(start, start + len(transformer.idf_), transformer, [], vocabulary))
+                self.blocks.append(
+                    _Block(start, start + len(transformer.idf_), transformer, [], vocabulary, weights.get(name))
+                )
             elif transformer == "passthrough" or (
                 isinstance(transformer, FunctionTransformer) and transformer.func is None
             ):
                 positions = [flag_columns.index(column) for column in columns]
-                self.blocks.append(_Block(start, start + len(columns), None, positions, {}))
+                self.blocks.append(_Block(start, start + len(columns), None, positions, {}, weights.get(name)))
                 self.flag_columns.update({start + offset: column for offset, column in enumerate(columns)})
             else:
                 raise ModelIntegrityError(f"feature block {name!r} is {type(transformer).__name__}, not supported")
@@ -142,7 +146,7 @@ class AdVectorizer:
             if block.vectorizer is None:
                 columns = [block.start + i for i, position in enumerate(block.flag_positions) if fired[position]]
                 indices.append(np.array(columns, dtype=np.int64))
-                values.append(np.ones(len(columns)))
+                values.append(_weighted(np.ones(len(columns)), block.weight))
                 continue
             if block is self.word:
                 block_indices = word_indices
@@ -150,7 +154,8 @@ class AdVectorizer:
             else:
                 block_indices, counts = char_indices, char_counts
             indices.append(block_indices)
-            values.append(_tfidf(block.vectorizer, block_indices - block.start, counts).astype(np.float64))
+            tfidf = _tfidf(block.vectorizer, block_indices - block.start, counts)
+            values.append(_weighted(tfidf, block.weight).astype(np.float64))
         char_totals = char_counts[np.searchsorted(char_indices, char_columns)]
         return AdVector(
             np.concatenate(indices), np.concatenate(values), word_spans, words, char_columns, char_words, char_totals
@@ -163,11 +168,12 @@ class AdVectorizer:
         blocks = []
         for block in self.blocks:
             if block.vectorizer is None:
-                blocks.append(sparse.csr_matrix(np.asarray(fired, dtype=np.float64)[:, block.flag_positions]))
+                matrix = sparse.csr_matrix(np.asarray(fired, dtype=np.float64)[:, block.flag_positions])
             else:
                 counts = word_counts if block is self.word else char_counts
                 # The fitted TfidfTransformer that TfidfVectorizer.transform itself applies to its counts.
-                blocks.append(block.vectorizer._tfidf.transform(counts, copy=False))
+                matrix = block.vectorizer._tfidf.transform(counts, copy=False)
+            blocks.append(_weighted(matrix, block.weight))
         return sparse.hstack(blocks, format="csr")
 
     def _counts(self, normalised: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
@@ -232,6 +238,11 @@ class AdVectorizer:
         owners = np.repeat(np.arange(len(words)), found_per_word)
         order = np.argsort(column_array, kind="stable")
         return words, column_array[order], owners[order]
+
+
+def _weighted(values: np.ndarray | sparse.csr_matrix, weight: float | None) -> np.ndarray | sparse.csr_matrix:
+    """A block's values times its weight, in the values' own dtype, as ColumnTransformer multiplies them."""
+    return values if weight is None else values * weight
 
 
 def _text_block(blocks: list[_Block], analyzer: str) -> tuple[_Block, TfidfVectorizer]:
