@@ -15,7 +15,7 @@ PACKAGE = Path(adscreen.__file__).resolve().parent
 
 # Modules of the flat core, by layer.
 FOUNDATION = {"errors", "config", "paths", "datafiles", "localized", "ui", "text", "language", "artefact"}
-MODEL = {"features", "ad_vector", "model", "explain"}
+MODEL = {"features", "ad_vector", "char_grams", "model", "explain"}
 SCORING = {"scoring", "registry"}
 
 # What each layer may import besides itself (ARCHITECTURE.md, "Who imports whom").

@@ -10,8 +10,9 @@ and refuses any other, so a different model can never be scored wrongly.
 
 ``AdVectorizer.matrix`` gives the same rows for many ads at once, for ``score_many`` and
 score-file: sklearn re-cuts every occurrence of every word into n-grams in a Python loop,
-about half of batch scoring; here each distinct word is cut once per process (the same cache
-as one ad's), and the counts go through the fitted vectorizer's own TF-IDF transform.
+about half of batch scoring; here each distinct word of a batch is cut once, all of them
+together in numpy (``char_grams``), and the counts go through the fitted vectorizer's own
+TF-IDF transform.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 from typing import NamedTuple
 
 import numpy as np
@@ -30,6 +31,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
+from adscreen.char_grams import CharGramIndex
 from adscreen.errors import ModelIntegrityError
 
 TOKEN_PATTERN = r"(?u)\b\w+\b"
@@ -131,6 +133,14 @@ class AdVectorizer:
         self._cut_word = lru_cache(maxsize=WORD_CACHE_SIZE)(
             partial(_cut_word, vocabulary=self.char.vocabulary, low=low, high=high)
         )
+        self._char_ngram_range = (low, high)
+
+    @cached_property
+    def _char_index(self) -> CharGramIndex | None:
+        """The batch path's packed n-gram index, built on the first batch (one ad at a time never needs it)."""
+        low, high = self._char_ngram_range
+        vocabulary = self.char.vocabulary
+        return CharGramIndex(vocabulary, low, high) if CharGramIndex.fits(vocabulary, high) else None
 
     def vectorize(self, normalised: str, fired: list[bool]) -> AdVector:
         """The row ``transform_features`` gives for this ad, given its normalised text and red flags."""
@@ -180,11 +190,11 @@ class AdVectorizer:
         """CountVectorizer's word and char_wb count matrices (block-local columns, float, sorted indices)."""
         vocabulary, skipped, word_start = self.word.vocabulary, self._skipped_words, self.word.start
         low, high = self.word.text_vectorizer.ngram_range
-        cut_word, char_start = self._cut_word, self.char.start
         word_columns: list[int] = []
         word_ends = [0]
-        char_columns: list[int] = []
-        char_ends = [0]
+        distinct: dict[str, int] = {}  # each distinct whitespace-separated word of the batch -> its number
+        occurrences: list[int] = []  # the words of every ad, one after another, as those numbers
+        occurrence_ends = [0]
         for text in normalised:
             tokens = [token for token in _TOKEN.findall(text) if token not in skipped]
             for size in range(low, high + 1):
@@ -192,13 +202,36 @@ class AdVectorizer:
                 grams = tokens if size == 1 else map(" ".join, zip(*(tokens[i:] for i in range(size)), strict=False))
                 word_columns += [column for column in map(vocabulary.get, grams) if column is not None]
             word_ends.append(len(word_columns))
-            for word in text.split():
-                char_columns += cut_word(word)[0]
-            char_ends.append(len(char_columns))
+            occurrences += [distinct.setdefault(word, len(distinct)) for word in text.split()]
+            occurrence_ends.append(len(occurrences))
         return (
             _count_matrix(word_columns, word_ends, word_start, self.word),
-            _count_matrix(char_columns, char_ends, char_start, self.char),
+            self._char_counts(list(distinct), occurrences, occurrence_ends),
         )
+
+    def _char_counts(self, distinct: list[str], occurrences: list[int], ends: list[int]) -> sparse.csr_matrix:
+        """The char_wb count matrix of a batch, from its distinct words and each ad's words (their numbers, ads
+        one after another, ``ends`` where each ad's words end): the ads' word counts times each word's n-gram counts.
+        Each distinct word is cut once: all at once in numpy where the vocabulary's alphabet packs
+        (``char_grams``), else one by one through the word cache."""
+        if self._char_index is not None:
+            owners, columns = self._char_index.cut(distinct)
+            per_word = np.bincount(owners, minlength=len(distinct))
+        else:
+            cut = [self._cut_word(word)[0] for word in distinct]
+            per_word = np.fromiter(map(len, cut), dtype=np.int64, count=len(cut))
+            columns = np.fromiter((column for found in cut for column in found), dtype=np.int64)
+        dtype = self.char.text_vectorizer.dtype
+        word_grams = sparse.csr_matrix(
+            (np.ones(len(columns), dtype=dtype), columns - self.char.start, np.concatenate(([0], np.cumsum(per_word)))),
+            shape=(len(distinct), self.char.stop - self.char.start),
+        )
+        ad_words = sparse.csr_matrix(
+            (np.ones(len(occurrences), dtype=dtype), occurrences, ends), shape=(len(ends) - 1, len(distinct))
+        )
+        counts = ad_words @ word_grams  # whole counts, exact in float32 whatever the order of the sums
+        counts.sort_indices()
+        return counts
 
     def _word_spans(self, text: str) -> dict[int, list[Span]]:
         """The word n-grams in the vocabulary, by column, with the span of each occurrence."""
