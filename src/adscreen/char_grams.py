@@ -24,7 +24,7 @@ class CharGramIndex:
     """The columns of a char_wb vocabulary, keyed by packed n-grams (see the module docstring)."""
 
     def __init__(self, vocabulary: Mapping[str, int], low: int, high: int) -> None:
-        alphabet = sorted({character for gram in vocabulary for character in gram})
+        alphabet = sorted(set("".join(vocabulary)))
         self.low, self.high = low, high
         self.bits = max(1, len(alphabet).bit_length())  # numbers 1..len(alphabet); 0 marks "not in the alphabet"
         top = max(map(ord, alphabet), default=0)
@@ -34,22 +34,21 @@ class CharGramIndex:
         keys = self._keys_of(grams)
         order = np.argsort(keys, kind="stable")
         self.keys = keys[order]
-        self.columns = np.fromiter((vocabulary[gram] for gram in grams), dtype=np.int64, count=len(grams))[order]
+        self.columns = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(grams))[order]
 
     @classmethod
     def fits(cls, vocabulary: Mapping[str, int], high: int) -> bool:
         """Whether the vocabulary's alphabet is small enough for ``high`` characters to pack into one key."""
-        alphabet = len({character for gram in vocabulary for character in gram})
+        alphabet = len(set("".join(vocabulary)))
         return max(1, alphabet.bit_length()) * high < _KEY_BITS
 
     def _keys_of(self, grams: Sequence[str]) -> np.ndarray:
         """The packed key of each n-gram (all from the vocabulary, so every character has a number)."""
-        keys = np.zeros(len(grams), dtype=np.uint64)
-        for position in range(max(map(len, grams), default=0)):
-            numbers = self.numbers[[ord(gram[position]) if position < len(gram) else 0 for gram in grams]]
-            numbers[[position >= len(gram) for gram in grams]] = 0
-            keys |= numbers << np.uint64(self.bits * position)
-        return keys
+        lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        codes = np.frombuffer("".join(grams).encode("utf-32-le"), dtype=np.uint32)
+        positions = (np.arange(len(codes)) - np.repeat(starts, lengths)).astype(np.uint64)
+        return np.bitwise_or.reduceat(self.numbers[codes] << (positions * np.uint64(self.bits)), starts)
 
     def cut(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Every in-vocabulary n-gram occurrence of the words (each padded with a space either side, as
