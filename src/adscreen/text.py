@@ -56,8 +56,10 @@ MAX_EXPANSION = 3
 _MIXED_WORD = re.compile(r"(?<![^\W\d_])(?=[^\W\d_]*?[a-z])(?=[^\W\d_]*?[\u0400-\u04ff])[^\W\d_]++")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[a-z]")
-_NOT_CYRILLIC = re.compile(r"[^\u0400-\u04ff]+")
-_NOT_LATIN = re.compile(r"[^a-z]+")
+# In UTF-8 each character of U+0400-U+04FF starts with one of the bytes D0-D3, which start nothing else;
+# deleting every other byte and counting what is left counts the letters in C, with no string per match.
+_NOT_CYRILLIC_LEAD = bytes(byte for byte in range(256) if not 0xD0 <= byte <= 0xD3)
+_NOT_LATIN = bytes(byte for byte in range(256) if not ord("a") <= byte <= ord("z"))
 # Single letters, each followed by a separator: up to 8 characters that are neither letters, digits,
 # line breaks nor list punctuation (spaces, dots, dashes, stars, emoji ...). Possessive and started only
 # at a single letter, so no text is scanned twice. ``_close_up`` decides whether the run is a spaced word.
@@ -405,8 +407,9 @@ def script_language(text: str) -> str:
     """
     lowered = text.lower()
     letters = set(lowered)
-    # what is left once everything else is cut out: counted without a string per letter, as findall makes
-    cyrillic, latin = len(_NOT_CYRILLIC.sub("", lowered)), len(_NOT_LATIN.sub("", lowered))
+    encoded = lowered.encode("utf-8", "surrogatepass")  # a lone surrogate is neither letter
+    cyrillic = len(encoded.translate(None, _NOT_CYRILLIC_LEAD))
+    latin = len(encoded.translate(None, _NOT_LATIN))
     if cyrillic >= latin and cyrillic:
         if letters & _BELARUSIAN_ONLY:
             return "be"
