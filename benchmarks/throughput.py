@@ -6,7 +6,8 @@ Prints:
 - ``Scorer.score_many`` ads/s on the same texts, with a fresh Scorer (nothing cached), and its ratio to plain;
 - ``adscreen score-file`` end to end on a 20,000-row Parquet file, rows/s and its ratio to cores x plain;
 - ``Scorer.score`` p50 on a typical ad;
-- the peak RSS of ``adscreen serve --workers 2`` (the whole process tree) after it has scored a few ads.
+- the peak RSS of ``adscreen serve --workers 2`` (the whole process tree) after it has scored a few ads,
+  and its PSS (shared pages counted once in all).
 
 The texts are the sample ads plus, when present, the shared real ads. Other processes on the
 machine move absolute rates; the ratios, measured in the same run, move less.
@@ -101,8 +102,11 @@ def score_p50_ms(scorer: Scorer, calls: int = 200) -> float:
     return float(np.median(times) * 1000)
 
 
-def served_peak_rss() -> float:
-    """MiB: the peak RSS of the process tree of ``serve --workers 2`` while it starts and scores 20 ads."""
+def served_memory() -> tuple[float, float]:
+    """MiB: the peak RSS of the process tree of ``serve --workers 2`` while it starts and scores 20 ads, and
+    the tree's PSS after them. RSS counts the pages the processes share (the Python runtime, numpy's and
+    scipy's libraries) once per process; PSS splits each shared page among its processes, so the tree's PSS
+    is the memory the server takes from the machine."""
     with local_server("--workers", str(SERVED_WORKERS), start_seconds=300) as base:
         server = next(
             process
@@ -113,7 +117,9 @@ def served_peak_rss() -> float:
             for text in sample_texts()[:20]:
                 httpx.post(base + "/v1/score", json={"text": text}, timeout=60).raise_for_status()
             time.sleep(1)
-    return peak.bytes / 2**20
+            tree = [server, *server.children(recursive=True)]
+            proportional = sum(member.memory_full_info().pss for member in tree)
+    return peak.bytes / 2**20, proportional / 2**20
 
 
 def main() -> None:
@@ -132,7 +138,7 @@ def main() -> None:
     seconds, peak, _ = run_command(write_dump(sample_texts(), arguments.rows, "parquet"), cores)
     file_rate = arguments.rows / seconds
     p50 = score_p50_ms(loaded)
-    served = served_peak_rss()
+    served_rss, served_pss = served_memory()
     print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.1f}; {len(texts)} texts in process")
     print(f"plain sklearn TF-IDF + LR      {plain_rate:8.0f} ads/s")
     print(f"Scorer.score_many (fresh)      {many_rate:8.0f} ads/s   x{many_rate / plain_rate:.2f} plain")
@@ -141,7 +147,8 @@ def main() -> None:
         f"x{file_rate / (cores * plain_rate):.2f} cores x plain   (tree peak {peak / 2**20:.0f} MiB)"
     )
     print(f"Scorer.score p50 (typical ad)  {p50:8.2f} ms")
-    print(f"serve --workers {SERVED_WORKERS} peak RSS      {served:8.0f} MiB (process tree, after 20 ads)")
+    print(f"serve --workers {SERVED_WORKERS} peak RSS      {served_rss:8.0f} MiB (process tree, after 20 ads)")
+    print(f"serve --workers {SERVED_WORKERS} PSS           {served_pss:8.0f} MiB (process tree, shared pages split)")
 
 
 if __name__ == "__main__":
