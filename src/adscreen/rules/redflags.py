@@ -83,19 +83,27 @@ class FlagMatch:
 
 @dataclass(frozen=True)
 class RedFlag:
-    """A recognizer built from one spec: all its patterns compiled into one regex."""
+    """A recognizer built from one spec: all its patterns compiled into one regex, and each alone."""
 
     spec: FlagSpec
     source: str
-    regex: re.Pattern[str]
-    # The folded patterns ``regex`` was compiled from: what the prefilter widens.
-    patterns: tuple[str, ...] = ()
+    # The folded patterns: what the prefilter widens.
+    patterns: tuple[str, ...]
     # Each of ``patterns`` compiled alone, as fast as ``regex`` (``compile_patterns``): ``fires`` searches them.
-    pattern_regexes: tuple[re.Pattern[str], ...] = ()
+    pattern_regexes: tuple[re.Pattern[str], ...]
 
     @property
     def id(self) -> str:
         return self.spec.id
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        """The union of the patterns, which alone says where the flag matches.
+
+        Compiled on first use: with the prefilter, ``fires`` seldom needs it, and only the spans of a
+        flag that fires do; compiling every flag's took a third of a second of each load.
+        """
+        return compile_patterns(list(self.patterns))
 
     def fires(self, text: str, patterns: Collection[int]) -> bool:
         """Whether ``regex`` matches ``text``, where only ``patterns`` (indexes into ``patterns``) can match.
@@ -138,7 +146,7 @@ def build_flag(spec: FlagSpec, source: str) -> RedFlag:
             except re.error as error:
                 raise RuleConfigError(f"{source}: flag {spec.id}, {language} pattern {pattern!r}: {error}") from None
             patterns.append(folded)
-    return RedFlag(spec, source, compile_patterns(patterns), tuple(patterns), tuple(regexes))
+    return RedFlag(spec, source, tuple(patterns), tuple(regexes))
 
 
 _FRAGMENT = re.compile(r"<<([A-Z0-9_]+)>>")
