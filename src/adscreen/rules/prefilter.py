@@ -2,10 +2,11 @@
 
 Each flag's own regex (``regex_union.compile_patterns`` of its patterns) stays the only judge of
 whether the flag fires and where. Searching all of them costs one ``re`` pass per flag, about a
-third of batch scoring. Hyperscan scans the text once for every flag's patterns and reports the
-flags that *can* match; only those are searched with ``re``. Results are identical as long as the
-report is a superset of the flags that fire. The tests compare this path with the plain one on
-every example and ad.
+third of batch scoring. Hyperscan scans the text once for every flag's patterns and reports, for
+each flag, the patterns that *can* match; only those flags are searched with ``re``, and a flag's
+regex, the union of its patterns, cannot match where none of those patterns does (see
+``RedFlag.fires``). Results are identical as long as the report is a superset of the patterns that
+match. The tests compare this path with the plain one on every example and ad.
 
 Hyperscan cannot run the patterns as written. It refuses ``\\b`` in Unicode mode and has no
 lookarounds, and its ASCII mode reads ``\\w`` as ASCII. So each pattern is *widened* into a
@@ -17,8 +18,8 @@ pattern that matches wherever the original does (``widen``):
   every character from the first non-ASCII digit on, and ``\\s`` Python's spaces;
 - each pattern is cut at its first top-level alternation, one hyperscan pattern per alternative
   (``widen_apart``), which hyperscan's prefilter mode approximates less than the whole.
-A flag with a pattern that cannot be widened is always searched. Without hyperscan, or when the
-database does not compile, every flag is searched.
+A pattern that cannot be widened is always reported. Without hyperscan, or when the database does
+not compile, there is no report and every flag is searched.
 
 Compiling the database takes about half a minute, so it happens on first use, not when the rules are
 loaded, and the compiled database is stored in the user's cache folder under a hash of what it
@@ -32,7 +33,7 @@ import importlib
 import os
 import re
 import threading
-from collections.abc import Container, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -51,7 +52,7 @@ def _import_hyperscan() -> Any:
 
 hyperscan: Any = _import_hyperscan()
 
-# UTF-8 text; one report per flag pattern is enough; widened patterns may match empty; and hyperscan's
+# UTF-8 text; one report per pattern is enough; widened patterns may match empty; and hyperscan's
 # PREFILTER mode may widen further what it cannot compile exactly, which keeps the superset.
 _FLAGS = (
     (
@@ -86,7 +87,7 @@ _DEFAULT_FLAGS = re.UNICODE
 
 
 class NotWidened(ValueError):
-    """A pattern uses a construct ``widen`` does not translate; its flag is then always searched."""
+    """A pattern uses a construct ``widen`` does not translate; it is then always reported."""
 
 
 def widen(pattern: str) -> str:
@@ -184,28 +185,32 @@ def _sequence(items: Sequence) -> str:
 
 
 class Prefilter:
-    """Which of some flags can fire in a folded text, from one hyperscan scan.
+    """Which patterns of some flags can match in a folded text, from one hyperscan scan.
 
     Built from each flag's folded patterns, in the flags' order; ``candidates`` answers with flag
-    indexes. The database is compiled (or read from the cache) on the first ``candidates`` call.
+    indexes and, for each, indexes into its patterns. The database is compiled (or read from the
+    cache) on the first ``candidates`` call.
     """
 
     def __init__(self, flag_patterns: Sequence[Sequence[str]], cache_dir: Path | None = None) -> None:
-        self.size = len(flag_patterns)
         self.cache_dir = cache_dir
+        # A hyperscan id per pattern: its flag's index and its index among the flag's patterns.
+        self.sources = tuple(
+            (flag, index) for flag, patterns in enumerate(flag_patterns) for index in range(len(patterns))
+        )
         expressions: list[str] = []
-        owners: list[int] = []
-        always = set()
-        for index, patterns in enumerate(flag_patterns):
+        ids: list[int] = []
+        always: dict[int, list[int]] = {}
+        for id_, (flag, index) in enumerate(self.sources):
             try:
-                widened = [piece for pattern in patterns for piece in widen_apart(pattern)]
+                widened = widen_apart(flag_patterns[flag][index])
             except (NotWidened, re.error):
                 widened = []
             if not widened:
-                always.add(index)
+                always.setdefault(flag, []).append(index)
             expressions += widened
-            owners += [index] * len(widened)
-        self.expressions, self.owners, self.always = tuple(expressions), tuple(owners), frozenset(always)
+            ids += [id_] * len(widened)
+        self.expressions, self.ids, self.always = tuple(expressions), tuple(ids), always
         self._lock = threading.Lock()
         self._local = threading.local()  # a scratch per thread: hyperscan's scratch is not shared
         self._database: Any = None  # a hyperscan.Database once loaded
@@ -220,20 +225,26 @@ class Prefilter:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state, _lock=threading.Lock(), _local=threading.local(), _database=None)
 
-    def candidates(self, text: str) -> Container[int]:
-        """Indexes of the flags that can fire in ``text``; every index when there is no database."""
+    def candidates(self, text: str) -> dict[int, list[int]] | None:
+        """The flags that can fire in ``text``, each with the indexes of its patterns that can match;
+        None when there is no database, or ``text`` cannot be scanned: then any pattern can match."""
         database = self._database if self._database is not None or self._failed else self._load()
         try:
             data = text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate (from JSON "\ud800"): hyperscan reads only valid UTF-8
-            database = None
+            return None
         if database is None:
-            return range(self.size)
+            return None
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(database)
-        found = set(self.always)
-        database.scan(data, match_event_handler=lambda id_, *_: found.add(id_), scratch=scratch)
+        found = {flag: list(indexes) for flag, indexes in self.always.items()}
+
+        def report(id_: int, *_: object) -> None:
+            flag, index = self.sources[id_]
+            found.setdefault(flag, []).append(index)
+
+        database.scan(data, match_event_handler=report, scratch=scratch)
         return found
 
     def _load(self) -> Any:  # a hyperscan.Database, or None
@@ -247,8 +258,8 @@ class Prefilter:
 
     def _key(self) -> str:
         digest = hashlib.sha256(f"{hyperscan.__version__}\n{_FLAGS}\n".encode())
-        for owner, expression in zip(self.owners, self.expressions, strict=True):
-            digest.update(f"{owner}\t{expression}\n".encode())
+        for id_, expression in zip(self.ids, self.expressions, strict=True):
+            digest.update(f"{id_}\t{expression}\n".encode())
         return digest.hexdigest()[:32]
 
     def _cached_or_compiled(self) -> object:
@@ -260,7 +271,7 @@ class Prefilter:
         database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         database.compile(
             expressions=[expression.encode() for expression in self.expressions],
-            ids=list(self.owners),
+            ids=list(self.ids),
             elements=len(self.expressions),
             flags=[_FLAGS] * len(self.expressions),
         )
