@@ -100,9 +100,11 @@ class Scorer:
 
     def warm_up(self, language_models: bool = True) -> None:
         """Do now what the first ad would otherwise wait seconds for: read the model, index its vocabularies,
-        load the flags' prefilter and, unless the ads' languages come with them, the language models.
+        load the flags' prefilter, compile their regexes and, unless the ads' languages come with them, the
+        language models.
         A server calls it where it scores."""
         folded = fold(WARM_UP_TEXT)
+        self.flags.compile_all()
         self.explainer.explain(tokenise_folded(folded), self.flags.scan(folded).fired)
         if language_models:
             warm_up_language()

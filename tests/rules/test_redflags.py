@@ -168,3 +168,11 @@ def test_broken_rule_files_name_the_file_and_the_problem(tmp_path: Path, content
 def test_an_empty_rules_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(RuleConfigError, match="no red-flag files"):
         load_flags(tmp_path)
+
+
+def test_compile_all_compiles_every_flags_regex_before_an_ad_needs_it() -> None:
+    """A server warms up with it: otherwise the first ad to fire a flag waits for the flag's regex."""
+    flags = load_flags()
+    assert not any("regex" in vars(flag) for flag in flags.flags)  # compiled on first use
+    flags.compile_all()
+    assert all("regex" in vars(flag) for flag in flags.flags)
