@@ -27,8 +27,11 @@ NORMALISED = "normalised"
 WORD_FEATURES = 60_000
 CHAR_FEATURES = 120_000
 # The character block's values are scaled by this (ColumnTransformer's ``transformer_weights``), which is
-# the same as regularising its 120,000 columns harder than the word columns.
-CHAR_WEIGHT = 1.0
+# the same as regularising its columns CHAR_WEIGHT² times less than the word columns. Character n-grams carry
+# across sources (inflections, spellings, obfuscated words), where words learn a source's style: with whole
+# real sources held out, weighing them 3 (and C 30 -> 100) raised Russian PR-AUC 0.932 -> 0.966, recall at
+# <= 3% false alarms 0.19 -> 0.43 and cut Polish false alarms 10.6% -> 2.7%; EMSCAD's CV PR-AUC fell 0.839 -> 0.822.
+CHAR_WEIGHT = 3.0
 
 
 FLAG_PREFIX = "flag:"

@@ -83,7 +83,8 @@ def train_to_folder(
     flags = load_flags()
     say(f"training on {len(ads.frame)} ads from {len(data)} files (5-fold cross-validation, then the final fit)...")
     result = train(ads.frame, flags, c, false_alarm_rate)
-    parameters = {"C": c, **result.split}
+    weights = result.model.pipeline.named_steps["features"].transformer_weights or {}
+    parameters = {"C": c, "char_weight": weights.get("char", 1.0), **result.split}
     if false_alarm_rate is not None:
         parameters["false_alarm_rate"] = false_alarm_rate
     trained_at = datetime.now(UTC)
