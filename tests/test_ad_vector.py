@@ -255,8 +255,8 @@ def test_char_wb_columns_are_sklearns_ngrams_in_the_vocabulary(ngram_range: tupl
 
 
 def _batch_and_reference(scorer: Scorer, texts: list[str]) -> tuple:
-    """``decision_values`` with a fresh vectorizer of the model, and the fitted union + classifier straight
-    from sklearn."""
+    """The batch matrix and ``batch_decisions`` with a fresh vectorizer of the model, and the fitted union +
+    classifier straight from sklearn."""
     model = scorer.loaded.model
     prepared = model.pipeline.named_steps["prepare"].transform(texts)
     reference = model.pipeline.named_steps["features"].transform(prepared)
@@ -264,7 +264,8 @@ def _batch_and_reference(scorer: Scorer, texts: list[str]) -> tuple:
     flag_columns = model.pipeline.named_steps["prepare"].flag_columns()
     matrix = fresh.matrix(prepared[NORMALISED].tolist(), prepared[flag_columns].to_numpy())
     classifier = model.pipeline.named_steps["classifier"]
-    return matrix, reference, model.decisions_of(prepared, fresh), classifier.decision_function(reference)
+    decisions = model.batch_decisions(prepared[NORMALISED].tolist(), prepared[flag_columns].to_numpy(), fresh)
+    return matrix, reference, decisions, classifier.decision_function(reference)
 
 
 def test_the_batch_matrix_is_the_pipelines_matrix(scorer: Scorer) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
@@ -22,6 +22,9 @@ from adscreen.errors import RuleConfigError
 from adscreen.paths import DATA_DIR
 from adscreen.rules.redflags import FlagSet, FlagSpec, build_flag
 from adscreen.text import folded_and_normalised
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NORMALISED = "normalised"
 WORD_FEATURES = 60_000
@@ -90,15 +93,22 @@ class AdPreprocessor(TransformerMixin, BaseEstimator):
     def flag_columns(self) -> list[str]:
         return [FLAG_PREFIX + spec["id"] for spec in self.flag_specs]
 
-    def transform(self, texts: Iterable[str]) -> pd.DataFrame:
+    def prepare(self, texts: Iterable[str]) -> tuple[list[str], np.ndarray]:
+        """Each ad's normalised text, and its red-flag indicators (0/1, one row per ad, in ``flag_specs`` order):
+        what ``transform`` puts in a frame, for scoring, which needs no pandas."""
         flags = self.flags
         normalised_texts, indicators = [], []
         for text in texts:
             folded, normalised = folded_and_normalised(str(text))
             normalised_texts.append(normalised)
             indicators.append(flags.fired(folded))
-        columns = self.flag_columns()
-        frame = pd.DataFrame(np.array(indicators, dtype=np.float64).reshape(-1, len(columns)), columns=columns)
+        return normalised_texts, np.array(indicators, dtype=np.float64).reshape(-1, len(self.flag_specs))
+
+    def transform(self, texts: Iterable[str]) -> pd.DataFrame:
+        import pandas as pd  # training's and the reference path's frame; scoring calls ``prepare``
+
+        normalised_texts, indicators = self.prepare(texts)
+        frame = pd.DataFrame(indicators, columns=self.flag_columns())
         frame.insert(0, NORMALISED, normalised_texts)
         return frame
 

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 from scipy import special
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from adscreen.ad_vector import AdVectorizer
 from adscreen.config import REGULARISATION_C
-from adscreen.features import NORMALISED, AdPreprocessor, build_features, flag_specs, transform_features
+from adscreen.features import AdPreprocessor, build_features, flag_specs, transform_features
 from adscreen.rules.redflags import FlagSet
 from adscreen.text import script_language
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Band = Literal["low", "medium", "high"]
 SEED = 20261129
@@ -50,9 +52,14 @@ class AdModel:
     # Added to an ad's decision value by its language (``text.script_language``) before calibration.
     language_offsets: dict[str, float] = field(default_factory=dict)
 
-    def decisions_of(self, prepared: pd.DataFrame, vectorizer: AdVectorizer | None = None) -> np.ndarray:
+    def decisions_of(self, prepared: pd.DataFrame) -> np.ndarray:
         """Decision values of already prepared ads (see ``AdPreprocessor``); see ``decision_values``."""
-        return decision_values(self.pipeline, prepared, vectorizer)
+        return decision_values(self.pipeline, prepared)
+
+    def batch_decisions(self, normalised: list[str], indicators: np.ndarray, vectorizer: AdVectorizer) -> np.ndarray:
+        """What ``decision_values`` gives, from ``AdPreprocessor.prepare``'s parts through the vectorizer's batch
+        matrix: scoring's path, faster and without pandas (tests compare the two to 1e-12)."""
+        return self.pipeline.named_steps["classifier"].decision_function(vectorizer.matrix(normalised, indicators))
 
     def offsets_of(self, texts: Iterable[str]) -> np.ndarray:
         """Each ad's language offset (0 for a language the model has none for)."""
@@ -74,18 +81,11 @@ class AdModel:
         return "suspicious" if risk >= self.threshold else "looks_ok"
 
 
-def decision_values(pipeline: Pipeline, prepared: pd.DataFrame, vectorizer: AdVectorizer | None = None) -> np.ndarray:
-    """The classifier's decision values of already prepared ads: the one path for scoring and cross-validation.
-
-    Scoring passes the model's ``AdVectorizer``, whose per-word n-gram cache builds the same matrix
-    faster and stays warm from one batch to the next; cross-validation's pipelines are fitted per
-    fold and use the fitted union as is.
-    """
-    if vectorizer is None:
-        matrix = transform_features(pipeline.named_steps["features"], prepared)
-    else:
-        flag_columns = pipeline.named_steps["prepare"].flag_columns()
-        matrix = vectorizer.matrix(prepared[NORMALISED].tolist(), prepared[flag_columns].to_numpy())
+def decision_values(pipeline: Pipeline, prepared: pd.DataFrame) -> np.ndarray:
+    """The classifier's decision values of already prepared ads through the fitted union: cross-validation's
+    path (its pipelines are fitted per fold) and the reference that scoring's ``AdModel.batch_decisions``
+    is tested against."""
+    matrix = transform_features(pipeline.named_steps["features"], prepared)
     return pipeline.named_steps["classifier"].decision_function(matrix)
 
 

@@ -173,13 +173,11 @@ class Scorer:
         """Risk, band, label, red-flag ids and indicator counts of many valid ads: one pass through the pipeline;
         with ``contacts``, each ad's contacts too (``contacts_country`` reads national phone numbers)."""
         model = self.loaded.model
-        pipeline = model.pipeline
-        prepared = pipeline.named_steps["prepare"].transform(texts)
-        decisions = model.decisions_of(prepared, self.explainer.vectorizer)
+        normalised, indicators = model.pipeline.named_steps["prepare"].prepare(texts)
+        decisions = model.batch_decisions(normalised, indicators, self.explainer.vectorizer)
         risks = model.calibrate(decisions, model.offsets_of(texts))
-        flag_columns = prepared.iloc[:, 1:].to_numpy()
         ids = self.flags.ids
-        fired = [np.flatnonzero(row) for row in flag_columns]
+        fired = [np.flatnonzero(row) for row in indicators]
         indicators = default_indicators()
         return BatchScores(
             risks=risks,
