@@ -1,8 +1,10 @@
-"""Scorers for the scoring processes of tests: one stuck on a marked ad, one that cannot load while a file exists.
+"""Scorers for the scoring processes of tests (one stuck on a marked ad, one that cannot load while a file exists),
+and functions the tests run there through ``ScoringPool.score_bulk``.
 
 Imported by name in the spawned scoring processes (``ScoringPool(make_scorer=...)``), so
-they live at module level. The slow one is stuck in a C regex, which holds the GIL the way
-a catastrophic red-flag pattern does: a sleep would let other threads run and prove nothing.
+they live at module level, in a module that imports nothing a scoring process refuses (pandas).
+The slow one is stuck in a C regex, which holds the GIL the way a catastrophic red-flag
+pattern does: a sleep would let other threads run and prove nothing.
 """
 
 from __future__ import annotations
@@ -52,3 +54,17 @@ def refusing_scorer(model_dir: Path, sha256: str | None, max_chars: int) -> Scor
     if marker and Path(marker).exists():
         raise RuntimeError("this scoring process was told not to load")
     return build_scorer(model_dir, sha256, max_chars)
+
+
+def language_detectors_built(scorer: Scorer) -> int:
+    """Whether the process's language detectors (and so lingua's models) were ever built."""
+    from adscreen.language import _detectors
+
+    return _detectors.cache_info().currsize
+
+
+def loaded_modules(scorer: Scorer, names: tuple[str, ...]) -> list[str]:
+    """Which of these modules the process has imported."""
+    import sys
+
+    return [name for name in names if sys.modules.get(name) is not None]

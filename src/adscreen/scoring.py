@@ -44,12 +44,18 @@ def check_text(text: object, max_chars: int = MAX_AD_CHARS) -> str:
     return text
 
 
+EMPTY_CELL = "no text (the cell is empty)"
+
+
 def text_problem(value: object, max_chars: int = MAX_AD_CHARS) -> str | None:
     """Why a table cell cannot be scored as an ad, or None when it can: the one check every command applies."""
-    import pandas as pd  # table cells only: a server that scores single ads never loads pandas
+    if value is None:
+        return EMPTY_CELL
+    if not isinstance(value, str):
+        import pandas as pd  # a table's other cells only: a process that scores text never loads pandas
 
-    if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
-        return "no text (the cell is empty)"
+        if pd.api.types.is_scalar(value) and pd.isna(value):
+            return EMPTY_CELL
     try:
         text = check_text(value, max_chars)
     except InputError as error:

@@ -17,7 +17,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from adscreen import Scorer
-from adscreen.batch.files import BatchOptions, Progress, score_file
+from adscreen.batch.chunk import BatchOptions
+from adscreen.batch.files import Progress, score_file
 from adscreen.cli import app
 from adscreen.cli.render import batch_progress
 from adscreen.config import Settings

@@ -1,11 +1,13 @@
 """The served app's scoring processes: same results as in-process, each answer to its own ad, survive a dead process.
 
 One pool of two processes serves the module, driven from one uvloop event loop, as
-``adscreen serve`` drives it (uvloop makes the answers' pipes non-blocking).
+``adscreen serve`` drives it (uvloop makes the answers' pipes non-blocking). Its scorers are
+``slow_scorers.SlowScorer``: the served scorer, but stuck on an ad marked ``SLOW_MARK``.
 """
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import Iterator
 
 import orjson
@@ -22,6 +24,7 @@ from adscreen.serve.app import create_app
 from adscreen.serve.pool import ScoringPool
 from adscreen.serve.schemas import result_json
 from adscreen.training.sample_ads import read_sample_rows
+from slow_scorers import SLOW_MARK, language_detectors_built, loaded_modules, slow_scorer
 
 MAX_CHARS = 20_000
 ADS = [row["text"] for row in read_sample_rows()[::40]]
@@ -38,7 +41,7 @@ def runner() -> Iterator[asyncio.Runner]:
 
 @pytest.fixture(scope="module")
 def pool(scorer: Scorer, runner: asyncio.Runner) -> Iterator[ScoringPool]:
-    pool = ScoringPool.for_model(scorer.loaded, MAX_CHARS, processes=2)
+    pool = ScoringPool.for_model(scorer.loaded, MAX_CHARS, processes=2, make_scorer=slow_scorer)
     yield pool
     runner.run(_retire(pool))
     pool.join()
@@ -70,13 +73,6 @@ def test_many_ads_at_once_each_get_the_in_process_result(pool: ScoringPool, scor
     assert len({answer["risk"] for answer in answers}) > 5  # distinct ads, so a mix-up would show
 
 
-def _language_detectors_built(scorer: Scorer) -> int:
-    """Run in a scoring process: whether its language detectors (and so lingua's models) were ever built."""
-    from adscreen.language import _detectors
-
-    return _detectors.cache_info().currsize
-
-
 def test_scoring_processes_hold_no_language_models_yet_answer_each_ads_language(
     pool: ScoringPool, scorer: Scorer, runner
 ) -> None:
@@ -84,7 +80,7 @@ def test_scoring_processes_hold_no_language_models_yet_answer_each_ads_language(
     answers = runner.run(score_all(pool, texts))
     assert [answer["language"] for answer in answers] == ["ru", "pl", "uk"]
     assert answers == [scorer.score(text, country="BY") for text in texts]
-    built = runner.run(pool.score_bulk(_language_detectors_built, (), seconds=120))
+    built = runner.run(pool.score_bulk(language_detectors_built, (), seconds=120))
     assert built == 0
 
 
@@ -118,9 +114,9 @@ def test_an_ad_whose_client_went_away_is_not_scored(pool: ScoringPool, scorer: S
 
 def test_a_dead_process_fails_only_its_ad_and_is_replaced(pool: ScoringPool, scorer: Scorer, runner) -> None:
     async def kill_while_scoring() -> list:
-        # Long ads of words no process has seen, so that each is still being scored when it is killed
-        # even on a busy machine (an ad of known words is scored in about a millisecond).
-        slow = [" ".join(f"слово{kind}{number}" for number in range(1800)) for kind in "ab"]
+        # Ads that stay in scoring until killed (``slow_scorers``): long ads of unseen words were once slow enough,
+        # but scoring got faster than handing out the second ad.
+        slow = [f"{SLOW_MARK} {kind}" for kind in "ab"]
         tasks = [asyncio.create_task(score(pool, text, None, None)) for text in slow]
         while len(pool._busy) < 2:  # both handed out (a long ad's language is detected in a thread first)
             await asyncio.sleep(0.001)
@@ -186,3 +182,28 @@ def test_an_app_with_scoring_processes_answers_as_one_without(scorer: Scorer, tm
         too_long = client.post("/v1/score", json={"text": "x" * 30_000})
         assert too_long.status_code == 413
     assert pool.alive == 0  # the app stopped its processes when it shut down
+
+
+def test_an_uploaded_file_is_scored_in_processes_that_never_import_pandas(scorer: Scorer, tmp_path) -> None:
+    """Uploads reach the scoring processes as lists (``batch.chunk``); cells that are not text are judged in the
+    HTTP process, so a number, a null or an over-long ad still get their error in place."""
+    from adscreen.batch.chunk import BatchOptions
+    from adscreen.batch.files import score_file
+
+    rows = [{"text": LURE}, {"text": 12345}, {"text": None}, {"text": "работа " * 3000}, *({"text": ad} for ad in ADS)]
+    source = tmp_path / "ads.jsonl"
+    source.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    score_file(source, tmp_path / "in-process.jsonl", scorer, BatchOptions(max_chars=MAX_CHARS))
+    expected = (tmp_path / "in-process.jsonl").read_text(encoding="utf-8").splitlines()
+
+    current = Registry(MODELS_DIR).read()["current"]
+    settings = Settings(model_path=MODELS_DIR / current, workers=1, feedback_db=tmp_path / "feedback.sqlite3")
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/v1/score/file", files={"file": ("ads.jsonl", source.read_bytes())})
+        assert response.status_code == 200
+        assert response.text.splitlines() == expected
+        errors = [json.loads(line)["error"] for line in expected[1:4]]
+        assert all(errors) and json.loads(expected[0])["band"] == "high"
+        pool = client.app.state.scorer_source.serving().pool
+        loaded = client.portal.call(pool.score_bulk, loaded_modules, (("pandas", "pyarrow", "sklearn"),), 60)
+        assert loaded == ["sklearn"]  # the model's library, but neither table library

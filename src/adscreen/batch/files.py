@@ -12,7 +12,6 @@ Both engines score a chunk with the same ``score_chunk`` and write with the same
 
 from __future__ import annotations
 
-import json
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -22,16 +21,16 @@ from functools import lru_cache
 from itertools import accumulate, chain, islice
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Literal, TypeGuard, cast, get_args
+from typing import Literal, TypeGuard, get_args
 
 import pandas as pd
 import pyarrow as pa
 
-from adscreen.config import DEFAULT_CHUNK_SIZE, MAX_AD_CHARS
+from adscreen.batch.chunk import EXPLANATION_COLUMN, RESULT_COLUMNS, BatchOptions, chunk_columns
 from adscreen.errors import AdscreenError, DataFormatError, InputError, NoTextColumn
 from adscreen.registry import load_model_dir
 from adscreen.rules.guidance import load_guide
-from adscreen.scoring import Scorer, text_problem
+from adscreen.scoring import Scorer
 from adscreen.tables.ad_text import ad_texts
 from adscreen.tables.formats import table_format
 from adscreen.tables.stream import (
@@ -51,29 +50,12 @@ from adscreen.tables.stream import (
 
 Engine = Literal["local", "dask"]
 ENGINES: tuple[Engine, ...] = get_args(Engine)
-RESULT_COLUMNS = ("risk", "band", "label", "red_flags", "indicators", "contacts", "error")
-EXPLANATION_COLUMN = "explanation"
 ERROR_EXAMPLES = 5
-RISK_DECIMALS = 4  # as in the single-ad result
 
 
 def is_engine(name: str) -> TypeGuard[Engine]:
     """Whether ``name`` (as typed on the command line) is one of the ``ENGINES``."""
     return name in ENGINES
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    """How to read the input and what to add to each row."""
-
-    text_column: str | None = None  # default: "text", or the EMSCAD fields joined when the file has them
-    id_column: str | None = None  # names rows in the summary's error examples
-    chunk_size: int = DEFAULT_CHUNK_SIZE
-    workers: int = 1
-    explain: bool = False
-    csv_escape: bool = True
-    country: str | None = None  # reads national-format phone numbers as this country's
-    max_chars: int = MAX_AD_CHARS
 
 
 @dataclass
@@ -141,49 +123,13 @@ def result_schema(explain: bool) -> pa.Schema:
 def score_chunk(
     scorer: Scorer, texts: Sequence[object], problems: Sequence[str | None], options: BatchOptions
 ) -> pd.DataFrame:
-    """The result columns for one chunk: one vectorised pass over the rows that can be scored."""
-    errors = [problem or text_problem(text, options.max_chars) for text, problem in zip(texts, problems, strict=True)]
-    valid = [index for index, error in enumerate(errors) if error is None]
-    risks: list[float | None] = [None] * len(texts)
-    bands: list[str | None] = [None] * len(texts)
-    labels: list[str | None] = [None] * len(texts)
-    red_flags: list[list[str] | None] = [None] * len(texts)
-    indicators: list[int | None] = [None] * len(texts)
-    contacts: list[list[str] | None] = [None] * len(texts)
-    if valid:
-        valid_texts = cast(list[str], [texts[index] for index in valid])  # text_problem passes only str cells
-        scores = scorer.score_many(valid_texts, options.country, contacts=True)
-        found = cast(list[list[str]], scores.contacts)  # asked for above
-        for position, index in enumerate(valid):
-            risks[index] = round(float(scores.risks[position]), RISK_DECIMALS)
-            bands[index] = scores.bands[position]
-            labels[index] = scores.labels[position]
-            red_flags[index] = scores.red_flags[position]
-            indicators[index] = scores.indicators[position]
-            contacts[index] = found[position]
-    columns: dict[str, list] = {
-        "risk": risks,
-        "band": bands,
-        "label": labels,
-        "red_flags": red_flags,
-        "indicators": indicators,
-        "contacts": contacts,
-        "error": errors,
-    }
-    if options.explain:
-        columns[EXPLANATION_COLUMN] = [None if errors[i] else _explanation(scorer, texts[i]) for i in range(len(texts))]
+    """The result columns for one chunk, as a frame (see ``chunk.chunk_columns``)."""
+    return result_frame(chunk_columns(scorer, texts, problems, options))
+
+
+def result_frame(columns: dict[str, list]) -> pd.DataFrame:
+    """``chunk.chunk_columns``' lists as the frame that is written: risks as floats, counts as nullable ints."""
     return pd.DataFrame(columns).astype({"risk": "float64", "indicators": "Int64"})
-
-
-def _explanation(scorer: Scorer, text: object) -> str:
-    result = scorer.score(text)
-    evidence = {
-        "red_flags": [{"id": flag["id"], "spans": flag["spans"]} for flag in result["red_flags"]],
-        "risk_lowering": [flag["id"] for flag in result["risk_lowering"]],
-        "top_terms": [{"term": term["term"], "weight": term["weight"]} for term in result["top_terms"]],
-        "language": result["language"],
-    }
-    return json.dumps(evidence, ensure_ascii=False)
 
 
 def with_scores(frame: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:

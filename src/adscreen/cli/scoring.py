@@ -132,7 +132,8 @@ def score_file(
 
     Example: adscreen score-file ads.csv -o scored.parquet --text-column body --id-column ad_id
     """
-    from adscreen.batch.files import BatchOptions, is_engine
+    from adscreen.batch.chunk import BatchOptions
+    from adscreen.batch.files import is_engine
     from adscreen.batch.files import score_file as score_table
     from adscreen.tables.stream import ReaderLimits
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
@@ -76,7 +76,8 @@ from adscreen.ui import load_ui_strings, ui_strings
 if TYPE_CHECKING:
     import pandas as pd
 
-    from adscreen.batch.files import BatchOptions, ChunkScorer
+    from adscreen.batch.chunk import BatchOptions
+    from adscreen.batch.files import ChunkScorer
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut, "description": "Over a size limit"},
@@ -201,7 +202,8 @@ MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson", "parquet": "a
 def _pool_chunk_scorer(pool: ScoringPool, options: BatchOptions, settings: Settings) -> ChunkScorer:
     """Scores a file's chunks in the scoring processes, all within the request's budget; called from the
     thread that reads and writes the file, while the event loop goes on serving."""
-    from adscreen.batch.files import score_chunk
+    from adscreen.batch.chunk import chunk_columns, chunk_errors
+    from adscreen.batch.files import result_frame
 
     loop = asyncio.get_running_loop()
     deadline = time.monotonic() + settings.request_seconds
@@ -214,9 +216,13 @@ def _pool_chunk_scorer(pool: ScoringPool, options: BatchOptions, settings: Setti
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise over_budget
-        job = pool.score_bulk(score_chunk, (texts, problems, options), remaining)
+        # A cell that is not text is judged here and sent as None, so the scoring processes see only str and None
+        # and never need pandas to read a table's missing value (see ``pool._serve``).
+        errors = chunk_errors(texts, problems, options.max_chars)
+        sent = [text if error is None else None for text, error in zip(texts, errors, strict=True)]
+        job = pool.score_bulk(chunk_columns, (sent, errors, options), remaining)
         try:
-            return asyncio.run_coroutine_threadsafe(job, loop).result()
+            return result_frame(cast(dict[str, list], asyncio.run_coroutine_threadsafe(job, loop).result()))
         except ScoringTimeout:
             raise over_budget from None
 
@@ -256,7 +262,7 @@ async def score_file_upload(
     over one) and scored in the scoring processes within ``ADSCREEN_REQUEST_SECONDS`` (503 over it).
     """
     # Here, not at the top: reading tables needs pandas and pyarrow, which single ads never do.
-    from adscreen.batch.files import BatchOptions
+    from adscreen.batch.chunk import BatchOptions
     from adscreen.batch.files import score_file as score_table
     from adscreen.tables.stream import ReaderLimits
 

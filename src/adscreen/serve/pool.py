@@ -40,6 +40,7 @@ import pickle
 import select
 import signal
 import struct
+import sys
 import threading
 import time
 from collections import deque
@@ -107,6 +108,10 @@ def _serve(
 ) -> None:
     """A scoring process: load and verify the model, say ready, then run each job it is sent until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then stops its pool
+    # Nothing a scoring process runs needs pandas (an upload's chunks arrive as lists: ``batch.chunk``), yet
+    # scikit-learn imports it whenever it is installed, for about 60 MiB per process. A None entry makes that
+    # optional import fail as if pandas were absent; a required one would fail loudly, and the tests would show it.
+    sys.modules.setdefault("pandas", None)  # type: ignore[arg-type]  # None is the import system's "absent"
     try:
         scorer = make(Path(model_dir), sha256, max_chars)
         scorer.warm_up(language_models=False)  # the server's HTTP process detects each ad's language
