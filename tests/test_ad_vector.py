@@ -183,14 +183,16 @@ def small_features() -> object:
 
 
 def test_a_weighted_block_is_scaled_as_the_column_transformer_scales_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With ``CHAR_WEIGHT`` set, the union multiplies the char block; the fast paths give its values to the bit."""
+    """With ``CHAR_WEIGHT`` and ``FLAG_WEIGHT`` set, the union multiplies those blocks; the fast paths give their
+    values to the bit."""
     monkeypatch.setattr(features_module, "CHAR_WEIGHT", 1.7)
+    monkeypatch.setattr(features_module, "FLAG_WEIGHT", 0.6)
     flags = load_flags()
     texts = SAMPLE_TEXTS[::10] + ODD_TEXTS[:-1]
     prepared = AdPreprocessor(flag_specs(flags)).transform(texts)
     features = build_features(flags)
     reference = features.fit_transform(prepared)
-    assert features.transformer_weights == {"char": 1.7}
+    assert features.transformer_weights == {"char": 1.7, "flags": 0.6}
     unweighted = build_features_unweighted(flags, prepared)
     assert (reference != unweighted).nnz > 0  # the weight changed the values
     flag_columns = [FLAG_PREFIX + flag_id for flag_id in flags.ids]

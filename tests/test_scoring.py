@@ -97,13 +97,17 @@ def test_terms_either_way_are_shown(scorer: Scorer) -> None:
 
 
 def test_explanation_flag_weights_are_the_learned_ones(scorer: Scorer) -> None:
+    """A fired flag adds its coefficient times the flag block's factor (``features.FLAG_WEIGHT`` when trained)."""
     model = scorer.loaded.model
     folded = fold(RUSSIAN_LURE)
     explanation = scorer.explainer.explain(tokenise_folded(folded), scorer.flags.fired(folded.text))
     coefficients = model.pipeline.named_steps["classifier"].coef_[0]
-    names = list(model.pipeline.named_steps["features"].get_feature_names_out())
+    union = model.pipeline.named_steps["features"]
+    factor = (union.transformer_weights or {}).get("flags", 1.0)
+    names = list(union.get_feature_names_out())
+    assert explanation.flag_weights
     for flag_id, weight in explanation.flag_weights.items():
-        assert weight == pytest.approx(coefficients[names.index(f"flags__flag:{flag_id}")])
+        assert weight == pytest.approx(coefficients[names.index(f"flags__flag:{flag_id}")] * factor)
 
 
 def test_a_risk_lowering_sign_lowers_a_borderline_ad_and_says_so(scorer: Scorer) -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from adscreen.features import CHAR_WEIGHT, FLAG_PREFIX, FLAG_WEIGHT, block_weights
 from adscreen.paths import MODELS_DIR
 from adscreen.registry import Registry, load_model_dir
 from adscreen.training.fit import TrainingResult
@@ -120,6 +121,25 @@ def test_strongest_features_point_both_ways(small_model: Path) -> None:
     assert [feature.weight for feature in raising] == sorted((feature.weight for feature in raising), reverse=True)
     assert all(feature.weight > 0 for feature in raising) and all(feature.weight < 0 for feature in lowering)
     assert {feature.kind for feature in raising + lowering} <= {"words", "characters", "rule"}
+
+
+def test_a_strongest_features_weight_is_what_a_value_of_one_adds(small_model: Path) -> None:
+    """Coefficients times their block's factor: a weighted block's features are not under- or over-stated."""
+    model = load_model_dir(small_model).model
+    union = model.pipeline.named_steps["features"]
+    coefficients = dict(
+        zip(union.get_feature_names_out(), model.pipeline.named_steps["classifier"].coef_[0], strict=True)
+    )
+    raising, lowering = strongest_features(model, count=len(coefficients))
+    factors = {"rule": ("flags", FLAG_WEIGHT), "characters": ("char", CHAR_WEIGHT), "words": ("word", 1.0)}
+    assert FLAG_WEIGHT != 1.0 and CHAR_WEIGHT != 1.0 and union.transformer_weights == block_weights()
+    seen = set()
+    for feature in raising + lowering:
+        block, factor = factors[feature.kind]
+        prefix = f"{block}__{FLAG_PREFIX}" if block == "flags" else f"{block}__"
+        assert feature.weight == round(float(coefficients[prefix + feature.term]) * factor, 3)
+        seen.add(feature.kind)
+    assert seen == set(factors)
 
 
 def test_worst_mistakes_are_the_most_confident_errors() -> None:

@@ -84,9 +84,17 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
 
 
 def strongest_features(model: AdModel, count: int = TOP_FEATURES) -> tuple[list[Feature], list[Feature]]:
-    """The features with the largest weights towards 'scam' and towards 'legitimate'."""
-    names = model.pipeline.named_steps["features"].get_feature_names_out()
-    weights = model.pipeline.named_steps["classifier"].coef_[0]
+    """The features with the largest weights towards 'scam' and towards 'legitimate'.
+
+    A weight is the coefficient times its block's ``transformer_weights`` factor: what a value of 1 in that column
+    adds to the decision, so that a red flag (weighted 0.35) and a character n-gram (weighted 3) compare fairly.
+    """
+    union = model.pipeline.named_steps["features"]
+    names = union.get_feature_names_out()
+    factors = union.transformer_weights or {}
+    weights = model.pipeline.named_steps["classifier"].coef_[0] * np.array(
+        [factors.get(str(name).partition("__")[0], 1.0) for name in names]
+    )
     order = np.argsort(weights)
 
     def feature(index: int) -> Feature:

@@ -84,7 +84,12 @@ def train_to_folder(
     say(f"training on {len(ads.frame)} ads from {len(data)} files (5-fold cross-validation, then the final fit)...")
     result = train(ads.frame, flags, c, false_alarm_rate)
     weights = result.model.pipeline.named_steps["features"].transformer_weights or {}
-    parameters = {"C": c, "char_weight": weights.get("char", 1.0), **result.split}
+    parameters = {
+        "C": c,
+        "char_weight": weights.get("char", 1.0),
+        "flag_weight": weights.get("flags", 1.0),
+        **result.split,
+    }
     if false_alarm_rate is not None:
         parameters["false_alarm_rate"] = false_alarm_rate
     trained_at = datetime.now(UTC)
