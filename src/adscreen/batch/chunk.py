@@ -40,11 +40,10 @@ def chunk_errors(texts: Sequence[object], problems: Sequence[str | None], max_ch
 
 
 def chunk_columns(
-    scorer: Scorer, texts: Sequence[object], problems: Sequence[str | None], options: BatchOptions
+    scorer: Scorer, texts: Sequence[object], errors: Sequence[str | None], options: BatchOptions
 ) -> dict[str, list]:
     """The result columns of one chunk, ``RESULT_COLUMNS`` in order (and the explanation when asked for):
-    one vectorised pass over the rows that can be scored, None in the others."""
-    errors = chunk_errors(texts, problems, options.max_chars)
+    one vectorised pass over the rows whose error (``chunk_errors``) is None, None in the others."""
     valid = [index for index, error in enumerate(errors) if error is None]
     risks: list[float | None] = [None] * len(texts)
     bands: list[str | None] = [None] * len(texts)
@@ -70,7 +69,7 @@ def chunk_columns(
         "red_flags": red_flags,
         "indicators": indicators,
         "contacts": contacts,
-        "error": errors,
+        "error": list(errors),
     }
     if options.explain:
         columns[EXPLANATION_COLUMN] = [None if errors[i] else _explanation(scorer, texts[i]) for i in range(len(texts))]

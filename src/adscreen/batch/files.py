@@ -26,7 +26,7 @@ from typing import Literal, TypeGuard, get_args
 import pandas as pd
 import pyarrow as pa
 
-from adscreen.batch.chunk import EXPLANATION_COLUMN, RESULT_COLUMNS, BatchOptions, chunk_columns
+from adscreen.batch.chunk import EXPLANATION_COLUMN, RESULT_COLUMNS, BatchOptions, chunk_columns, chunk_errors
 from adscreen.errors import AdscreenError, DataFormatError, InputError, NoTextColumn
 from adscreen.registry import load_model_dir
 from adscreen.rules.guidance import load_guide
@@ -124,7 +124,7 @@ def score_chunk(
     scorer: Scorer, texts: Sequence[object], problems: Sequence[str | None], options: BatchOptions
 ) -> pd.DataFrame:
     """The result columns for one chunk, as a frame (see ``chunk.chunk_columns``)."""
-    return result_frame(chunk_columns(scorer, texts, problems, options))
+    return result_frame(chunk_columns(scorer, texts, chunk_errors(texts, problems, options.max_chars), options))
 
 
 def result_frame(columns: dict[str, list]) -> pd.DataFrame:

@@ -216,8 +216,8 @@ def _pool_chunk_scorer(pool: ScoringPool, options: BatchOptions, settings: Setti
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise over_budget
-        # A cell that is not text is judged here and sent as None, so the scoring processes see only str and None
-        # and never need pandas to read a table's missing value (see ``pool._serve``).
+        # Every cell is judged here, once; one that is not text is sent as None, so the scoring processes see only
+        # str and None and never need pandas to read a table's missing value (see ``pool._serve``).
         errors = chunk_errors(texts, problems, options.max_chars)
         sent = [text if error is None else None for text, error in zip(texts, errors, strict=True)]
         job = pool.score_bulk(chunk_columns, (sent, errors, options), remaining)
