@@ -5,6 +5,12 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing import get_all_start_methods
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +24,7 @@ from typer.testing import CliRunner
 
 from adscreen import Scorer
 from adscreen.batch.chunk import BatchOptions
-from adscreen.batch.files import Progress, score_file
+from adscreen.batch.files import Progress, score_file, worker_start_method
 from adscreen.cli import app
 from adscreen.cli.render import batch_progress
 from adscreen.config import Settings
@@ -278,13 +284,45 @@ def test_reading_parquet_in_chunks_holds_a_chunk_not_the_file(tmp_path: Path) ->
     assert max(held) < source.stat().st_size / 3, (max(held), source.stat().st_size)
 
 
+@contextmanager
+def another_thread() -> Iterator[None]:
+    """A second thread alive in this process for the duration."""
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        yield
+    finally:
+        release.set()
+        other.join()
+
+
 @pytest.mark.slow
-def test_worker_processes_give_the_same_file(ads: pd.DataFrame, scorer: Scorer, tmp_path: Path) -> None:
+def test_spawned_worker_processes_give_the_same_file(ads: pd.DataFrame, scorer: Scorer, tmp_path: Path) -> None:
     source = tmp_path / "ads.csv"
     ads.to_csv(source, index=False)
     one = score_file(source, tmp_path / "one.csv", scorer, BatchOptions(chunk_size=6, workers=1))
-    two = score_file(source, tmp_path / "two.csv", scorer, BatchOptions(chunk_size=6, workers=2))
+    with another_thread():
+        assert worker_start_method() == "spawn"
+        two = score_file(source, tmp_path / "two.csv", scorer, BatchOptions(chunk_size=6, workers=2))
     assert (one.rows, one.scored) == (two.rows, two.scored) == (len(ads), len(ads))
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("fork" not in get_all_start_methods(), reason="this platform cannot fork")
+def test_forked_worker_processes_give_the_same_file(ads: pd.DataFrame, scorer: Scorer, tmp_path: Path) -> None:
+    """A fresh ``score-file`` runs one thread, so its workers are forked with its warmed-up scorer."""
+    source = tmp_path / "ads.csv"
+    ads.to_csv(source, index=False)
+    score_file(source, tmp_path / "one.csv", scorer, BatchOptions(chunk_size=6, workers=1))
+    fresh = [sys.executable, "-c", "from adscreen.batch.files import worker_start_method; print(worker_start_method())"]
+    assert subprocess.run(fresh, capture_output=True, text=True, check=True).stdout.strip() == "fork"
+    command = [sys.executable, "-m", "adscreen.cli", "score-file", str(source), "-o", str(tmp_path / "two.csv")]
+    command += ["--model", str(scorer.loaded.path), "--chunk-size", "6", "--workers", "2", "--quiet"]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert f"{len(ads)} scored, 0 with errors" in completed.stderr
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
 
 
@@ -427,8 +465,12 @@ def test_progress_is_reported_per_chunk_up_to_the_whole_file(ads: pd.DataFrame, 
 
 def test_the_progress_bar_draws_rows_per_second_on_a_terminal() -> None:
     console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    threads = threading.active_count()
     with batch_progress(False, console) as update:
+        assert threading.active_count() == threads  # no refresh thread: workers fork from a one-thread process
         update(Progress(rows=500, position=50, size=100, unit="bytes"))
+        drawn = console.file.getvalue()
+        assert "500 rows" in drawn and "50%" in drawn  # drawn as each chunk lands, not only at the end
     drawn = console.file.getvalue()
     assert "500 rows" in drawn and "rows/s" in drawn and "50%" in drawn
     with batch_progress(True) as update:

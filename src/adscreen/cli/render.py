@@ -122,12 +122,16 @@ def batch_progress(quiet: bool, console: Console | None = None) -> Iterator[Call
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console or Console(stderr=True), transient=False) as bar:
+    # Redrawn per chunk, not by rich's refresh thread: score-file forks its workers only from a process
+    # with one thread (``batch.files._worker_pool``).
+    with Progress(*columns, console=console or Console(stderr=True), transient=False, auto_refresh=False) as bar:
         task = bar.add_task("scoring", total=None, rows=0, rate=0.0)
 
         def update(progress: Any) -> None:
             elapsed = bar.tasks[0].elapsed or 0.0
             rate = progress.rows / elapsed if elapsed > 0 else 0.0
-            bar.update(task, total=progress.size, completed=progress.position, rows=progress.rows, rate=rate)
+            bar.update(
+                task, total=progress.size, completed=progress.position, rows=progress.rows, rate=rate, refresh=True
+            )
 
         yield update
