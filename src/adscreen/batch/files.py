@@ -167,7 +167,7 @@ def _check_paths(source: Path, target: Path) -> None:
 
 @lru_cache(maxsize=2)
 def _worker_scorer(model_dir: str, sha256: str | None, max_chars: int) -> Scorer:
-    """One verified model per worker process, loaded on its first chunk."""
+    """One verified model per process that reads it again: a spawned worker's, a Dask worker's."""
     return Scorer(load_model_dir(Path(model_dir), sha256), load_guide(), max_chars)
 
 
