@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -28,7 +29,10 @@ from adscreen.batch.files import Progress, score_file, worker_start_method
 from adscreen.cli import app
 from adscreen.cli.render import batch_progress
 from adscreen.config import Settings
+from adscreen.errors import ModelIntegrityError
 from adscreen.paths import SAMPLE_ADS_DIR
+from adscreen.registry import load_model_dir
+from adscreen.rules.guidance import load_guide
 from adscreen.serve.app import create_app
 from adscreen.tables.stream import escape_formula, iter_chunks, plan_parts, read_layout, read_part
 
@@ -307,6 +311,22 @@ def test_spawned_worker_processes_give_the_same_file(ads: pd.DataFrame, scorer: 
         two = score_file(source, tmp_path / "two.csv", scorer, BatchOptions(chunk_size=6, workers=2))
     assert (one.rows, one.scored) == (two.rows, two.scored) == (len(ads), len(ads))
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+
+
+@pytest.mark.slow
+def test_a_spawned_worker_that_cannot_read_the_model_says_why(
+    ads: pd.DataFrame, scorer: Scorer, tmp_path: Path
+) -> None:
+    """The model file changed after this process verified it: the worker's own check fails with its message."""
+    folder = tmp_path / "model"
+    shutil.copytree(scorer.loaded.path, folder)
+    named_only = Scorer(load_model_dir(folder, deferred=True), load_guide())
+    with (folder / scorer.loaded.metadata["model_file"]).open("ab") as stream:
+        stream.write(b"\0")
+    source = tmp_path / "ads.csv"
+    ads.to_csv(source, index=False)
+    with another_thread(), pytest.raises(ModelIntegrityError, match="sha256"):
+        score_file(source, tmp_path / "out.csv", named_only, BatchOptions(chunk_size=6, workers=2))
 
 
 @pytest.mark.slow

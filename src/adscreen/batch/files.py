@@ -167,22 +167,25 @@ def _check_paths(source: Path, target: Path) -> None:
 
 @lru_cache(maxsize=2)
 def _worker_scorer(model_dir: str, sha256: str | None, max_chars: int) -> Scorer:
-    """One verified model per process that reads it again: a spawned worker's, a Dask worker's."""
+    """One verified model per process that reads it again: a spawned worker's, a Dask worker's, on its first chunk."""
     return Scorer(load_model_dir(Path(model_dir), sha256), load_guide(), max_chars)
 
 
-_worker: Scorer | None = None  # a worker process's scorer, set as it starts
+_inherited: Scorer | None = None  # a forked worker's scorer: its parent's
 
 
-def _start_worker(inherited: Scorer | None, model: tuple[str, str | None], max_chars: int) -> None:
-    """A worker's scorer: its parent's, warmed up, when it was forked; else the model read again."""
-    global _worker
-    _worker = inherited if inherited is not None else _worker_scorer(*model, max_chars)
+def _inherit(scorer: Scorer) -> None:
+    global _inherited
+    _inherited = scorer
 
 
-def _score_in_worker(texts: list[object], problems: list[str | None], options: BatchOptions) -> pd.DataFrame:
-    assert _worker is not None, "set by _start_worker"
-    return score_chunk(_worker, texts, problems, options)
+def _score_in_worker(
+    model: tuple[str, str | None], texts: list[object], problems: list[str | None], options: BatchOptions
+) -> pd.DataFrame:
+    # A spawned worker reads the model in its first task, not as it starts: a model that fails to load
+    # then fails that task with its own message, where a failed start breaks the pool without one.
+    scorer = _inherited if _inherited is not None else _worker_scorer(*model, options.max_chars)
+    return score_chunk(scorer, texts, problems, options)
 
 
 def worker_start_method() -> str:
@@ -196,17 +199,13 @@ def worker_start_method() -> str:
     return "fork" if "fork" in get_all_start_methods() and threading.active_count() == 1 else "spawn"
 
 
-def _worker_pool(scorer: Scorer, options: BatchOptions) -> ProcessPoolExecutor:
+def _worker_pool(scorer: Scorer, workers: int) -> ProcessPoolExecutor:
     """Processes for a file's chunks, started as ``worker_start_method`` says."""
-    method = worker_start_method()
-    if method == "fork":
+    if worker_start_method() == "fork":
         scorer.score_many([WARM_UP_TEXT])  # what scoring needs first; the regexes of spans compile when used
-    return ProcessPoolExecutor(
-        options.workers,
-        mp_context=get_context(method),
-        initializer=_start_worker,
-        initargs=(scorer if method == "fork" else None, _model_ref(scorer), options.max_chars),  # forked: not pickled
-    )
+        # Forked: the scorer is inherited, never pickled.
+        return ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_inherit, initargs=(scorer,))
+    return ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
 
 
 def _model_ref(scorer: Scorer) -> tuple[str, str | None]:
@@ -287,11 +286,14 @@ def _local_chunks(
             yield chunk.frame, scores, chunk.position
         return
     chunks = chain(ahead, chunks)
-    with _worker_pool(scorer, options) as pool:
+    model = _model_ref(scorer)
+    with _worker_pool(scorer, options.workers) as pool:
         pending: deque[tuple[Future, pd.DataFrame, int]] = deque()
         for chunk in chunks:
             texts = ad_texts(chunk.frame, text_column)
-            pending.append((pool.submit(_score_in_worker, texts, chunk.problems, options), chunk.frame, chunk.position))
+            pending.append(
+                (pool.submit(_score_in_worker, model, texts, chunk.problems, options), chunk.frame, chunk.position)
+            )
             if len(pending) >= 2 * options.workers:  # memory stays bounded however big the file
                 future, frame, position = pending.popleft()
                 yield frame, future.result(), position
