@@ -12,6 +12,7 @@ Both engines score a chunk with the same ``score_chunk`` and write with the same
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import deque
@@ -189,14 +190,15 @@ def _score_in_worker(
 
 
 def worker_start_method() -> str:
-    """``fork`` where the platform can fork and this process runs a single thread (so that no lock can be
-    held across the fork), else ``spawn``.
+    """``fork`` on Linux when this process runs a single thread (so that no lock can be held across the
+    fork), else ``spawn`` (macOS can fork, but its system libraries are not safe to use after a fork).
 
     Forked workers inherit this process's scorer, warmed up once here, and score from the start: each
     spawned one first spends about 2 s importing scikit-learn, reading the model and compiling the flags,
     a quarter of a 20,000-row file's time.
     """
-    return "fork" if "fork" in get_all_start_methods() and threading.active_count() == 1 else "spawn"
+    forkable = sys.platform == "linux" and "fork" in get_all_start_methods()
+    return "fork" if forkable and threading.active_count() == 1 else "spawn"
 
 
 def _worker_pool(scorer: Scorer, workers: int) -> ProcessPoolExecutor:
