@@ -3,7 +3,7 @@ and no text may make a pattern's work grow faster than the text.
 
 Each plain ad (a lure and a legitimate ad per language) is rewritten by code with one trick:
 invisible characters between its characters, emoji or two spaces between the letters of its
-words, leetspeak inside words, Latin/Cyrillic look-alikes. The variant must fold to the plain
+words, leetspeak inside words, Latin/Cyrillic look-alikes, Greek and other look-alikes. The variant must fold to the plain
 ad's text, fire the same red flags with spans inside the pasted text, and score within 0.1 of
 the plain ad with the shipped model.
 """
@@ -60,6 +60,12 @@ _LEET_LATIN = {"a": "4", "o": "0", "e": "3", "i": "1", "s": "5", "t": "7"}
 _LEET_CYRILLIC = {"а": "4", "о": "0", "е": "3", "б": "6"}
 _TO_LATIN = str.maketrans("аеорсхуі", "aeopcxyi")
 _TO_CYRILLIC = str.maketrans("aeopcxyi", "аеорсхуі")
+# Greek, Coptic and phonetic letters that pass for Cyrillic or Latin ones, as real job spam writes them
+# ("Εжедневные выплаты", "ηужны", "ƃесплатное"): each maps to one that folds to the letter it replaces.
+_TO_FOREIGN = str.maketrans(
+    "авекмнопртухфлзбАВЕКМНОПРТХФЛaeopktxiAEOPKTXIBHM",
+    "αβεκμηοπρτγχφλɜƃΑΒΕΚΜΗΟΠΡΤΧΦΛαεορκτχιΑΕΟΡΚΤΧΙΒΗΜ",
+)
 
 
 def invisible(text: str) -> str:
@@ -118,6 +124,19 @@ def lookalikes(text: str) -> str:
     return _LETTER_RUN.sub(word, text)
 
 
+def foreign_lookalikes(text: str) -> str:
+    """A Greek, Coptic or phonetic look-alike for the first letter that has one in each word of three letters or more."""
+
+    def word(match: re.Match[str]) -> str:
+        letters = match.group()
+        for index, char in enumerate(letters):
+            if char.translate(_TO_FOREIGN) != char and len(letters) >= 3:
+                return letters[:index] + char.translate(_TO_FOREIGN) + letters[index + 1 :]
+        return letters
+
+    return _LETTER_RUN.sub(word, text)
+
+
 TRICKS: dict[str, Callable[[str], str]] = {
     "invisible": invisible,
     "emoji": between_letters("✨"),
@@ -126,6 +145,7 @@ TRICKS: dict[str, Callable[[str], str]] = {
     "dots": between_letters("."),
     "leet": leet,
     "lookalikes": lookalikes,
+    "foreign_lookalikes": foreign_lookalikes,
 }
 # Letters spaced by dots or two spaces cannot be told from a two-letter word ("в  т") or a domain
 # ("firma.by") spaced the same way, which stay apart: the rest folds to the plain text.

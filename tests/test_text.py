@@ -17,6 +17,13 @@ from adscreen.text import fold, fold_pattern, normalise
         ("ўзрост, її", "ўзрост, її"),  # Belarusian ў and Ukrainian ї keep their marks
         ("па\u00adспорт", "паспорт"),  # soft hyphen dropped
         ("ﬁnance", "finance"),
+        # Greek, Armenian, Coptic, Cherokee and phonetic letters written for Cyrillic ones, as real job spam does
+        ("Ρеальный заработоκ! Εжедневные выплаты", "реальный заработок! ежедневные выплаты"),
+        ("ηужны сотργдники, πишите, граփиκ", "нужны сотрудники, пишите, график"),
+        ("ƃесплатное оƃучение, ⲃысоⲕий доход ɜа командꭹ", "бесплатное обучение, высокий доход за команду"),
+        ("Ρaypal", "paypal"),  # a Greek letter in a Latin word
+        ("Καλημέρα, Αθήνα", "καλημέρα, αθήνα"),  # Greek words stay Greek
+        ("Բարեւ, փող", "բարեւ, փող"),  # and Armenian ones Armenian
     ],
 )
 def test_fold_defeats_tricks(raw: str, folded: str) -> None:

@@ -2,7 +2,8 @@
 
 Two levels, both pure:
 - ``fold``: what the red-flag patterns see. Unicode-normalised, lower case, Latin
-  and Cyrillic look-alikes unified within a word, Polish diacritics and ``ё``
+  and Cyrillic look-alikes unified within a word (Greek, Armenian, Coptic, Cherokee
+  and phonetic letters written for them too), Polish diacritics and ``ё``
   folded, invisible characters (format characters, bidi controls, tags, variation
   selectors, fillers) dropped, leetspeak inside words read as letters ("r0b0ta"),
   spaced-out words closed up whatever separates their letters ("т е л е г р а м",
@@ -33,15 +34,22 @@ from dataclasses import dataclass
 _LATIN_TO_CYRILLIC = str.maketrans("aceopxyikmthbw", "асеорхуікмтнвш")
 _CYRILLIC_TO_LATIN = str.maketrans("асеорхуіјкмтнвѕԁ", "aceopxyijkmthbsd")
 _LATIN_SPECIAL = {"ł": "l", "đ": "d", "ø": "o", "ß": "s"}
-# Small capitals and other letters that spam writes for Cyrillic or Latin ones ("ᴨᴀᴩᴛнᴇᴩы", "Ꮲабота"):
-# NFKC leaves them alone. Mapped to the Latin or Cyrillic letter they pass for; a mixed word is then unified.
+# Small capitals and other letters that spam writes for Cyrillic or Latin ones ("ᴨᴀᴩᴛнᴇᴩы", "Ꮲабота",
+# "ƃесплатное", "ɜадержек", "ⲃысоⲕого"): NFKC leaves them alone. No language is written with them (phonetic
+# letters, Cherokee, Coptic), so they are always mapped to the Latin or Cyrillic letter they pass for; a mixed
+# word is then unified.
 _LOOKALIKE_LETTERS = dict(
     zip(
-        "ᴀʙᴄᴅᴇғɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢᴨᴦᴧᴩᴫʍɯᴎᴙᴚꭺꮃꮯꮇꮲꮪꭲꭼꮋꮶꮍꮤꮟꮖꭰ",
-        "aвcdefghijklmnoprstuvwyzпглрлмшиякabcmpsteнкmwbtd",
+        "ᴀʙᴄᴅᴇғɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢᴨᴦᴧᴩᴫʍɯᴎᴙᴚꭺꮃꮯꮇꮲꮪꭲꭼꮋꮶꮍꮤꮟꮖꭰ" "ƃɜɸꭹꮾ" "ⲁⲃⲅⲉⲏⲕⲙⲟⲣⲧⲭ",
+        "aвcdefghijklmnoprstuvwyzпглрлмшиякabcmpsteнкmwbtd" "бзфуб" "авгенкмортх",
         strict=True,
     )
 )
+# Greek and Armenian letters that spam writes for Cyrillic ones ("κοтοрая", "ηужны", "πишите", "граփиκ"). They
+# write languages of their own, so they are read as look-alikes only inside a word that also has Latin or
+# Cyrillic letters (``_unify_word``).
+_FOREIGN_LOOKALIKES = str.maketrans("αβγεηικλμοπρσςτφχօփ", "авуеніклмопростфхоф")
+_FOREIGN_LETTER = re.compile(r"[\u0370-\u03ff\u0530-\u058f]")
 # Letters only Cyrillic has: a word with one of them is Cyrillic, however many Latin look-alikes it holds.
 _CYRILLIC_ONLY = re.compile(r"[бгджзийлпфцчшщъыьэюяєїґў]")
 # Invisible characters that are not format (Cf) or combining (Mn, Me) characters: Hangul fillers,
@@ -52,8 +60,13 @@ _DROPPED_CATEGORIES = frozenset({"Cf", "Mn", "Me", "Cs"})
 # whose NFKC form is longer ("⑽", "Ⅷ", "㎉", Arabic ligatures, squared Japanese words) keep their own form.
 # So the red flags and the model never read more than three times the ad-length limit.
 MAX_EXPANSION = 3
-# A word with both Latin and Cyrillic letters; starts only at word starts and never backtracks.
-_MIXED_WORD = re.compile(r"(?<![^\W\d_])(?=[^\W\d_]*?[a-z])(?=[^\W\d_]*?[\u0400-\u04ff])[^\W\d_]++")
+# A word with letters of two scripts: Latin or Greek/Armenian, and Cyrillic or Greek/Armenian (a word of
+# Greek or Armenian letters alone matches too, and ``_unify_word`` leaves it). Starts only at word starts and
+# never backtracks; a word of one script costs the same scans as with Latin and Cyrillic alone.
+_MIXED_WORD = re.compile(
+    r"(?<![^\W\d_])(?=[^\W\d_]*?[a-z\u0370-\u03ff\u0530-\u058f])(?=[^\W\d_]*?[\u0400-\u04ff\u0370-\u03ff\u0530-\u058f])"
+    r"[^\W\d_]++"
+)
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[a-z]")
 # In UTF-8 each character of U+0400-U+04FF starts with one of the bytes D0-D3, which start nothing else;
@@ -192,6 +205,10 @@ def _fold_chars(text: str) -> MappedText:
 
 def _unify_word(match: re.Match[str]) -> Replacement:
     word = match.group()
+    if _FOREIGN_LETTER.search(word) is not None:
+        if _CYRILLIC.search(word) is None and _LATIN.search(word) is None:
+            return word  # Greek or Armenian, not a disguise
+        word = word.translate(_FOREIGN_LOOKALIKES)
     cyrillic = len(_CYRILLIC.findall(word))
     latin = len(_LATIN.findall(word))
     to_cyrillic = cyrillic >= latin or _CYRILLIC_ONLY.search(word) is not None
