@@ -40,8 +40,8 @@ _LATIN_SPECIAL = {"ł": "l", "đ": "d", "ø": "o", "ß": "s"}
 # word is then unified.
 _LOOKALIKE_LETTERS = dict(
     zip(
-        "ᴀʙᴄᴅᴇғɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢᴨᴦᴧᴩᴫʍɯᴎᴙᴚꭺꮃꮯꮇꮲꮪꭲꭼꮋꮶꮍꮤꮟꮖꭰ" "ƃɜɸꭹꮾ" "ⲁⲃⲅⲉⲏⲕⲙⲟⲣⲧⲭ",
-        "aвcdefghijklmnoprstuvwyzпглрлмшиякabcmpsteнкmwbtd" "бзфуб" "авгенкмортх",
+        "ᴀʙᴄᴅᴇғɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢᴨᴦᴧᴩᴫʍɯᴎᴙᴚꭺꮃꮯꮇꮲꮪꭲꭼꮋꮶꮍꮤꮟꮖꭰƃɜɸꭹꮾⲁⲃⲅⲉⲏⲕⲙⲟⲣⲧⲭ",
+        "aвcdefghijklmnoprstuvwyzпглрлмшиякabcmpsteнкmwbtdбзфубавгенкмортх",
         strict=True,
     )
 )
