@@ -82,13 +82,11 @@ def test_new_ads_are_neither_copies_nor_in_the_sample_ads() -> None:
     assert {sentence: ads for sentence, ads in repeated_sentences(texts).items() if min(ads) < len(new_texts)} == {}
 
 
-def test_the_shipped_model_misses_many_of_the_new_kind(scorer: Scorer) -> None:
-    """The premise of the walk-through (and the figure in data/README.md: adscreen-v7 misses 23 of the 45, where
-    adscreen-v6 missed 26): the model must miss a good share of the kind, or the notebook has nothing to teach it;
-    pick another kind if this fails."""
+def test_the_shipped_model_misses_most_of_the_new_kind(scorer: Scorer) -> None:
+    """The premise of the walk-through (and the figure in data/README.md): pick another kind if this fails."""
     lures = [row["text"] for path in (NEW_ADS, HELD_OUT_ADS) for row in rows_of(path) if row["kind"] == KIND]
     flagged = np.asarray(scorer.loaded.model.risk(lures)) >= scorer.loaded.model.threshold
-    assert 1 - flagged.mean() >= 0.4
+    assert flagged.mean() < 0.5
 
 
 def batch_scores(client: TestClient, texts: list[str]) -> list[dict]:
