@@ -49,7 +49,8 @@ _LOOKALIKE_LETTERS = dict(
 # write languages of their own, so they are read as look-alikes only inside a word that also has Latin or
 # Cyrillic letters (``_unify_word``).
 _FOREIGN_LOOKALIKES = str.maketrans("αβγεηικλμοπρσςτφχօփ", "авуеніклмопростфхоф")
-_FOREIGN_LETTER = re.compile(r"[\u0370-\u03ff\u0530-\u058f]")
+_FOREIGN_SCRIPTS = "\u0370-\u03ff\u0530-\u058f"  # the Greek and Armenian blocks, for character classes
+_FOREIGN_LETTER = re.compile(f"[{_FOREIGN_SCRIPTS}]")
 # Letters only Cyrillic has: a word with one of them is Cyrillic, however many Latin look-alikes it holds.
 _CYRILLIC_ONLY = re.compile(r"[бгджзийлпфцчшщъыьэюяєїґў]")
 # Invisible characters that are not format (Cf) or combining (Mn, Me) characters: Hangul fillers,
@@ -64,8 +65,7 @@ MAX_EXPANSION = 3
 # Greek or Armenian letters alone matches too, and ``_unify_word`` leaves it). Starts only at word starts and
 # never backtracks; a word of one script costs the same scans as with Latin and Cyrillic alone.
 _MIXED_WORD = re.compile(
-    r"(?<![^\W\d_])(?=[^\W\d_]*?[a-z\u0370-\u03ff\u0530-\u058f])(?=[^\W\d_]*?[\u0400-\u04ff\u0370-\u03ff\u0530-\u058f])"
-    r"[^\W\d_]++"
+    rf"(?<![^\W\d_])(?=[^\W\d_]*?[a-z{_FOREIGN_SCRIPTS}])(?=[^\W\d_]*?[\u0400-\u04ff{_FOREIGN_SCRIPTS}])[^\W\d_]++"
 )
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[a-z]")
