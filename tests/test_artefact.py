@@ -11,6 +11,8 @@ import io
 import json
 import pickle
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -148,6 +150,45 @@ def test_the_trust_rule() -> None:
     assert not artefact.trusted_type("adscreen.cli.app.Path")  # an alias of pathlib.Path
     assert not artefact.trusted_type("os.system")
     assert not artefact.trusted_type("adscreen.not_a_module.Thing")
+
+
+FRESH_PROCESS = """
+import sys
+from pathlib import Path
+
+import sklearn.utils
+from sklearn.utils.discovery import all_estimators
+
+from adscreen import artefact
+from adscreen.errors import ModelIntegrityError
+from adscreen.model import AdModel
+
+assert sklearn.utils.all_estimators is all_estimators, "the patch outlived skops' import"
+brought_by_the_list = [name for name in ("sklearn.gaussian_process", "sklearn.neural_network",
+                       "sklearn.semi_supervised") if name in sys.modules]
+assert not brought_by_the_list, brought_by_the_list
+assert isinstance(artefact.load(Path(sys.argv[1])), AdModel)
+try:
+    artefact.load(Path(sys.argv[2]))
+except ModelIntegrityError as error:
+    assert "does not trust" in str(error), error
+else:
+    raise AssertionError("the crafted file loaded")
+"""
+
+
+def test_a_fresh_process_reads_models_without_importing_all_of_sklearn(tmp_path: Path) -> None:
+    """skops is imported without its list of every estimator (``artefact._import_skops_io``): the shipped
+    model still loads, a crafted file is still refused unrun, and the rest of scikit-learn stays unimported."""
+    marker = tmp_path / "ran"
+    crafted = tmp_path / "crafted.skops"
+    crafted.write_bytes(crafted_skops(marker, "numpy", "memmap"))
+    shipped = SHIPPED / json.loads((SHIPPED / "metadata.json").read_text(encoding="utf-8"))["model_file"]
+    result = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, str(shipped), str(crafted)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not marker.exists()
 
 
 def test_a_model_round_trips_with_new_fields(tmp_path: Path) -> None:

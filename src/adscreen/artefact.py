@@ -7,8 +7,8 @@ node by node and refuses, *before* constructing anything, every type it is not t
 trust. What adscreen trusts is said once, here, as a rule rather than a list of fields,
 so that new fields of ``AdModel`` load without touching this module:
 
-- what skops trusts by default: builtins, NumPy arrays, SciPy sparse matrices and the
-  scikit-learn estimators;
+- what skops trusts by default: builtins, NumPy arrays and SciPy sparse matrices (its list of
+  every scikit-learn estimator is left out, see ``_import_skops_io``);
 - classes *defined* in adscreen, scikit-learn, NumPy or SciPy (by the class's own
   ``__module__``, so an alias such as ``adscreen.cli.main.Path`` is refused) that hold data and
   nothing else: dataclasses, scikit-learn estimators, NumPy scalar and dtype types, SciPy
@@ -32,14 +32,36 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
-import skops.io
+import sklearn.utils
 from scipy import sparse
 from sklearn.base import BaseEstimator
 
 from adscreen.errors import ModelIntegrityError
+
+
+def _import_skops_io() -> ModuleType:
+    """``skops.io``, imported without the list of every scikit-learn estimator it builds as it is imported.
+
+    Building that list (``sklearn.utils.all_estimators``) imports all of scikit-learn: 0.45 s and
+    20 MiB in every process that reads a model, for trees, clusterings and manifolds adscreen never
+    loads. adscreen does not use the list: ``load`` decides what it trusts by its own rule
+    (``trusted_type``) and hands skops every type it found. Without the list, skops reports the
+    estimators of a file as untrusted types too, and that rule accepts them (they hold only data).
+    """
+    every_estimator = sklearn.utils.all_estimators
+    sklearn.utils.all_estimators = lambda *args, **kwargs: []  # type: ignore[assignment]
+    try:
+        import skops.io
+    finally:
+        sklearn.utils.all_estimators = every_estimator
+    return skops.io
+
+
+skops_io = _import_skops_io()
 
 TRUSTED_PACKAGES = ("adscreen", "sklearn", "numpy", "scipy")
 COMPRESSION = zipfile.ZIP_DEFLATED
@@ -142,7 +164,7 @@ def _packed(model: object) -> Iterator[None]:
 def dump(model: object, path: Path) -> None:
     """Write ``model`` as a skops file (the caller's object is left as it was)."""
     with _packed(model):
-        skops.io.dump(model, path, compression=COMPRESSION)
+        skops_io.dump(model, path, compression=COMPRESSION)
 
 
 def load(path: Path) -> object:
@@ -153,7 +175,7 @@ def load(path: Path) -> object:
     if not zipfile.is_zipfile(path):
         raise ModelIntegrityError(f"{path}: not a skops model file; {_PICKLE_HINT}")
     try:
-        found = skops.io.get_untrusted_types(file=path)
+        found = skops_io.get_untrusted_types(file=path)
         refused = sorted(name for name in found if not trusted_type(name))
         if refused:
             raise ModelIntegrityError(
@@ -161,7 +183,7 @@ def load(path: Path) -> object:
                 f"{' and more' if len(refused) > 5 else ''}, which adscreen does not trust"
                 " (only data classes of adscreen, scikit-learn, NumPy and SciPy)"
             )
-        model = skops.io.load(path, trusted=found)
+        model = skops_io.load(path, trusted=found)
         _swap_vocabularies(model, lambda value: value.unpacked() if isinstance(value, PackedVocabulary) else None)
     except ModelIntegrityError:
         raise
