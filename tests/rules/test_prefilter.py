@@ -100,6 +100,24 @@ def test_a_pattern_it_cannot_widen_is_always_reported(tmp_path: Path) -> None:
     assert Prefilter([["xyz", "(a)\\1"], ["xyz"]], cache_dir=tmp_path).candidates("nothing here") == {0: [1]}
 
 
+def test_a_cached_database_is_read_without_widening_and_keeps_what_is_always_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("hyperscan")
+    patterns = [["xyz", "(a)\\1"], ["xyz"]]
+    assert Prefilter(patterns, cache_dir=tmp_path).candidates("xyz") == {0: [1, 0], 1: [0]}
+
+    def refuse(pattern: str) -> list[str]:
+        raise AssertionError(f"widened {pattern!r} again")
+
+    monkeypatch.setattr(prefilter, "widen_apart", refuse)
+    cached = Prefilter(patterns, cache_dir=tmp_path)
+    assert cached.candidates("nothing here") == {0: [1]}
+    assert cached.candidates("xyz") == {0: [1, 0], 1: [0]}
+    with pytest.raises(AssertionError, match="widened"):  # other patterns are another database
+        Prefilter([["abc"]], cache_dir=tmp_path).candidates("abc")
+
+
 def test_each_flag_is_reported_with_the_patterns_that_can_match(tmp_path: Path) -> None:
     found = Prefilter([["abc", "xyz", "def"], ["uvw", "def"]], cache_dir=tmp_path)
     assert {flag: sorted(patterns) for flag, patterns in found.candidates("def xyz").items()} == {0: [1, 2], 1: [1]}

@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import os
 import re
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,6 +53,8 @@ def _import_hyperscan() -> Any:
 
 
 hyperscan: Any = _import_hyperscan()
+# This module's own code, part of the cache key: a change to how patterns are widened compiles anew.
+_WIDENING_CODE = Path(__file__).read_bytes()
 
 # UTF-8 text; one report per pattern is enough; widened patterns may match empty; and hyperscan's
 # PREFILTER mode may widen further what it cannot compile exactly, which keeps the superset.
@@ -194,27 +198,17 @@ class Prefilter:
 
     def __init__(self, flag_patterns: Sequence[Sequence[str]], cache_dir: Path | None = None) -> None:
         self.cache_dir = cache_dir
+        self.flag_patterns = tuple(tuple(patterns) for patterns in flag_patterns)
         # A hyperscan id per pattern: its flag's index and its index among the flag's patterns.
         self.sources = tuple(
-            (flag, index) for flag, patterns in enumerate(flag_patterns) for index in range(len(patterns))
+            (flag, index) for flag, patterns in enumerate(self.flag_patterns) for index in range(len(patterns))
         )
-        expressions: list[str] = []
-        ids: list[int] = []
-        always: dict[int, list[int]] = {}
-        for id_, (flag, index) in enumerate(self.sources):
-            try:
-                widened = widen_apart(flag_patterns[flag][index])
-            except (NotWidened, re.error):
-                widened = []
-            if not widened:
-                always.setdefault(flag, []).append(index)
-            expressions += widened
-            ids += [id_] * len(widened)
-        self.expressions, self.ids, self.always = tuple(expressions), tuple(ids), always
+        # The patterns that cannot be widened, by flag: always reported (known once the database is loaded).
+        self.always: dict[int, list[int]] = {}
         self._lock = threading.Lock()
         self._local = threading.local()  # a scratch per thread: hyperscan's scratch is not shared
         self._database: Any = None  # a hyperscan.Database once loaded
-        self._failed = hyperscan is None or not expressions
+        self._failed = hyperscan is None or not self.sources
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -252,33 +246,61 @@ class Prefilter:
             if self._database is None and not self._failed:
                 try:
                     self._database = self._cached_or_compiled()
+                    self._failed = self._database is None  # no pattern could be widened
                 except hyperscan.error:  # a widened pattern hyperscan refuses: the plain path, still correct
                     self._failed = True
         return self._database
 
+    def _widened(self) -> tuple[list[str], list[int], dict[int, list[int]]]:
+        """The hyperscan expressions with their ids, and the patterns that cannot be widened, by flag."""
+        expressions: list[str] = []
+        ids: list[int] = []
+        always: dict[int, list[int]] = {}
+        for id_, (flag, index) in enumerate(self.sources):
+            try:
+                widened = widen_apart(self.flag_patterns[flag][index])
+            except (NotWidened, re.error):
+                widened = []
+            if not widened:
+                always.setdefault(flag, []).append(index)
+            expressions += widened
+            ids += [id_] * len(widened)
+        return expressions, ids, always
+
     def _key(self) -> str:
-        digest = hashlib.sha256(f"{hyperscan.__version__}\n{_FLAGS}\n".encode())
-        for id_, expression in zip(self.ids, self.expressions, strict=True):
-            digest.update(f"{id_}\t{expression}\n".encode())
+        """A hash of everything the database is made from: the patterns, and the code and versions that
+        widen and compile them (widening the patterns costs a load 0.15 s, so a cached database skips it too)."""
+        digest = hashlib.sha256(f"{hyperscan.__version__}\n{_FLAGS}\n{sys.version}\n".encode())
+        digest.update(_WIDENING_CODE)
+        for patterns in self.flag_patterns:
+            digest.update(json.dumps(patterns).encode())
         return digest.hexdigest()[:32]
 
     def _cached_or_compiled(self) -> object:
+        """The database, from the cache file (a JSON line of ``always``, then hyperscan's serialised database)
+        or compiled and stored there."""
         path = (self.cache_dir or user_cache_path("adscreen")) / "prefilter" / f"{self._key()}.hsdb"
         try:
-            return hyperscan.loadb(path.read_bytes(), mode=hyperscan.HS_MODE_BLOCK)
-        except (OSError, hyperscan.error):
+            header, _, serialised = path.read_bytes().partition(b"\n")
+            database = hyperscan.loadb(serialised, mode=hyperscan.HS_MODE_BLOCK)
+            self.always = {int(flag): list(indexes) for flag, indexes in json.loads(header).items()}
+            return database
+        except (OSError, ValueError, AttributeError, hyperscan.error):
             pass  # not cached yet, or unreadable: compile
+        expressions, ids, self.always = self._widened()
+        if not expressions:
+            return None
         database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         database.compile(
-            expressions=[expression.encode() for expression in self.expressions],
-            ids=list(self.ids),
-            elements=len(self.expressions),
-            flags=[_FLAGS] * len(self.expressions),
+            expressions=[expression.encode() for expression in expressions],
+            ids=ids,
+            elements=len(expressions),
+            flags=[_FLAGS] * len(expressions),
         )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(f".{os.getpid()}.partial")
-            partial.write_bytes(hyperscan.dumpb(database))
+            partial.write_bytes(json.dumps(self.always).encode() + b"\n" + hyperscan.dumpb(database))
             partial.replace(path)  # whole or not at all, with other processes compiling the same
         except OSError:
             pass  # a read-only home: the next process compiles again, with the same results
