@@ -21,8 +21,10 @@ from adscreen import features as features_module
 from adscreen.ad_vector import AdVectorizer, _char_wb_columns
 from adscreen.errors import ModelIntegrityError
 from adscreen.explain import Explanation
+from adscreen.feature_layout import FeatureLayout
 from adscreen.features import FLAG_PREFIX, NORMALISED, AdPreprocessor, build_features, flag_specs, transform_features
 from adscreen.rules.redflags import load_flags
+from adscreen.scoring_model import ScoringModel
 from adscreen.text import MappedText, fold, normalise, tokenise_folded
 from adscreen.training.sample_ads import read_sample_rows
 
@@ -65,8 +67,7 @@ def test_the_fast_row_is_the_pipelines_row_bit_for_bit(scorer: Scorer, cases: li
 
 def test_words_remembered_from_earlier_ads_give_the_same_row(scorer: Scorer, cases: list[Case]) -> None:
     """A fresh vectorizer cuts each word once; the second pass takes every word from its cache."""
-    pipeline = scorer.loaded.model.pipeline
-    fresh = AdVectorizer(pipeline.named_steps["features"], pipeline.named_steps["prepare"].flag_columns())
+    fresh = AdVectorizer(ScoringModel.of(scorer.loaded.model).layout)
     for _ in range(2):
         for case in cases:
             vector = fresh.vectorize(tokenise_folded(case.folded).text, case.fired)
@@ -77,7 +78,7 @@ def test_words_remembered_from_earlier_ads_give_the_same_row(scorer: Scorer, cas
 
 def test_each_model_remembers_the_columns_of_its_own_vocabulary(scorer: Scorer, small_features: tuple) -> None:
     features, flag_columns = small_features
-    small = AdVectorizer(features, flag_columns)
+    small = AdVectorizer(FeatureLayout.of(features, flag_columns))
     text = normalise(SAMPLE_TEXTS[3]).text
     prepared = AdPreprocessor(flag_specs(load_flags())).transform([SAMPLE_TEXTS[3]])
     fired = (prepared.iloc[0, 1:].to_numpy() > 0).tolist()
@@ -196,7 +197,7 @@ def test_a_weighted_block_is_scaled_as_the_column_transformer_scales_it(monkeypa
     unweighted = build_features_unweighted(flags, prepared)
     assert (reference != unweighted).nnz > 0  # the weight changed the values
     flag_columns = [FLAG_PREFIX + flag_id for flag_id in flags.ids]
-    vectorizer = AdVectorizer(features, flag_columns)
+    vectorizer = AdVectorizer(FeatureLayout.of(features, flag_columns))
     assert (transform_features(features, prepared) != reference).nnz == 0
     assert (vectorizer.matrix(prepared[NORMALISED].tolist(), prepared[flag_columns].to_numpy()) != reference).nnz == 0
     for index, text in enumerate(prepared[NORMALISED]):
@@ -225,22 +226,23 @@ def test_feature_settings_the_fast_path_does_not_reproduce_are_refused(
     small_features: tuple, block: str, setting: str, value: object
 ) -> None:
     features, flag_columns = small_features
-    AdVectorizer(features, flag_columns)  # the settings build_features uses are fine
+    AdVectorizer(FeatureLayout.of(features, flag_columns))  # the settings build_features uses are fine
     changed = copy.deepcopy(features)
     changed.named_transformers_[block].set_params(**{setting: value})
     with pytest.raises(ModelIntegrityError, match=setting):
-        AdVectorizer(changed, flag_columns)
+        AdVectorizer(FeatureLayout.of(changed, flag_columns))
 
 
 def test_calibration_is_the_calibrators_own_predict_proba(scorer: Scorer) -> None:
     model = scorer.loaded.model
     decisions = np.concatenate([np.linspace(-40, 40, 4001), np.random.default_rng(0).normal(0, 8, 1000)])
     expected = model.calibrator.predict_proba(decisions.reshape(-1, 1))[:, 1]
-    assert np.array_equal(model.calibrate(decisions), expected)
-    assert all(model.calibrate(np.array([value]))[0] == expected[i] for i, value in enumerate(decisions[:50]))
     offsets = np.random.default_rng(1).normal(0, 1, len(decisions))
     shifted = model.calibrator.predict_proba((decisions + offsets).reshape(-1, 1))[:, 1]
-    assert np.array_equal(model.calibrate(decisions, offsets), shifted)
+    for calibrated in (model, scorer.loaded.scoring):  # the pipeline, and the arrays scoring reads
+        assert np.array_equal(calibrated.calibrate(decisions), expected)
+        assert all(calibrated.calibrate(np.array([value]))[0] == expected[i] for i, value in enumerate(decisions[:50]))
+        assert np.array_equal(calibrated.calibrate(decisions, offsets), shifted)
 
 
 @pytest.mark.parametrize("ngram_range", [(2, 5), (1, 3), (4, 6), (6, 8)])
@@ -257,16 +259,16 @@ def test_char_wb_columns_are_sklearns_ngrams_in_the_vocabulary(ngram_range: tupl
 
 
 def _batch_and_reference(scorer: Scorer, texts: list[str]) -> tuple:
-    """The batch matrix and ``batch_decisions`` with a fresh vectorizer of the model, and the fitted union +
-    classifier straight from sklearn."""
+    """The batch matrix and decision values with a fresh vectorizer of the scoring arrays, and the fitted
+    union + classifier straight from sklearn."""
     model = scorer.loaded.model
     prepared = model.pipeline.named_steps["prepare"].transform(texts)
     reference = model.pipeline.named_steps["features"].transform(prepared)
-    fresh = AdVectorizer(model.pipeline.named_steps["features"], model.pipeline.named_steps["prepare"].flag_columns())
+    fresh = AdVectorizer(scorer.loaded.scoring.layout)
     flag_columns = model.pipeline.named_steps["prepare"].flag_columns()
     matrix = fresh.matrix(prepared[NORMALISED].tolist(), prepared[flag_columns].to_numpy())
     classifier = model.pipeline.named_steps["classifier"]
-    decisions = model.batch_decisions(prepared[NORMALISED].tolist(), prepared[flag_columns].to_numpy(), fresh)
+    decisions = scorer.loaded.scoring.decisions(matrix)
     return matrix, reference, decisions, classifier.decision_function(reference)
 
 
@@ -286,7 +288,7 @@ def test_a_vocabulary_too_varied_to_pack_is_cut_word_by_word_to_the_same_matrix(
     texts = [" ".join(letters[start : start + 40]) + " опыт работа" for start in range(0, 5000, 20)] * 3
     prepared = AdPreprocessor(flag_specs(flags)).transform(texts)
     features = build_features(flags).fit(prepared)
-    vectorizer = AdVectorizer(features, [FLAG_PREFIX + flag_id for flag_id in flags.ids])
+    vectorizer = AdVectorizer(FeatureLayout.of(features, [FLAG_PREFIX + flag_id for flag_id in flags.ids]))
     assert vectorizer._char_index is None
     matrix = vectorizer.matrix(prepared[NORMALISED].tolist(), prepared.iloc[:, 1:].to_numpy())
     assert (matrix != transform_features(features, prepared)).nnz == 0

@@ -14,8 +14,8 @@ import adscreen
 PACKAGE = Path(adscreen.__file__).resolve().parent
 
 # Modules of the flat core, by layer.
-FOUNDATION = {"errors", "config", "paths", "datafiles", "localized", "ui", "text", "language", "artefact"}
-MODEL = {"features", "ad_vector", "char_grams", "model", "explain"}
+FOUNDATION = {"errors", "config", "paths", "datafiles", "localized", "ui", "text", "language"}
+MODEL = {"feature_layout", "scoring_model", "features", "ad_vector", "char_grams", "model", "explain", "artefact"}
 SCORING = {"scoring", "registry"}
 
 # What each layer may import besides itself (ARCHITECTURE.md, "Who imports whom").

@@ -3,16 +3,15 @@
 ``transform_features`` runs the fitted feature union: right for batches, but for one
 ad most of its time goes to input checks, pandas and sklearn's per-n-gram Python loop.
 ``AdVectorizer`` gives the same row (the same columns and bit-for-bit the same values:
-same n-grams, same float32 TF-IDF arithmetic, sklearn's own L2 kernel; tests compare
+same n-grams, the same float32 TF-IDF arithmetic, see ``feature_layout``; tests compare
 the two on every sample ad) and, on the way, where each feature occurs in the text,
-which the explanation needs. It supports the feature union ``build_features`` makes
-and refuses any other, so a different model can never be scored wrongly.
+which the explanation needs. It works from the union's ``FeatureLayout``, which only the
+union ``build_features`` makes has, so a different model can never be scored wrongly.
 
 ``AdVectorizer.matrix`` gives the same rows for many ads at once, for ``score_many`` and
 score-file: sklearn re-cuts every occurrence of every word into n-grams in a Python loop,
 about half of batch scoring; here each distinct word of a batch is cut once, all of them
-together in numpy (``char_grams``), and the counts go through the fitted vectorizer's own
-TF-IDF transform.
+together in numpy (``char_grams``), and the counts go through the layout's TF-IDF.
 """
 
 from __future__ import annotations
@@ -26,28 +25,12 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
-from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from adscreen.char_grams import CharGramIndex
-from adscreen.errors import ModelIntegrityError
+from adscreen.feature_layout import TOKEN_PATTERN, FeatureLayout, FlagBlock, TextBlock
 
-TOKEN_PATTERN = r"(?u)\b\w+\b"
 _TOKEN = re.compile(TOKEN_PATTERN)
 _WORD = re.compile(r"\S+")  # sklearn's char_wb splits with str.split(): the same runs
-# Settings under which sklearn's analyzers reduce to the n-gram loops below.
-_PLAIN_TEXT = {
-    "input": "content",
-    "lowercase": False,
-    "preprocessor": None,
-    "tokenizer": None,
-    "strip_accents": None,
-    "binary": False,
-    "norm": "l2",
-    "use_idf": True,
-}
 
 Span = tuple[int, int]
 # Distinct words whose n-gram columns a vectorizer remembers. Ads share most of their words
@@ -79,66 +62,25 @@ class AdVector:
     char_totals: np.ndarray
 
 
-class _Block(NamedTuple):
-    start: int
-    stop: int  # one past its last column
-    vectorizer: TfidfVectorizer | None  # None: the red-flag indicators, passed through
-    flag_positions: list[int]
-    # The fitted vocabulary mapped to columns of the whole row, as plain ints (numpy integers count slower).
-    vocabulary: dict[str, int]
-    weight: float | None  # the union's ``transformer_weights`` entry: every value of the block times it
-
-    @property
-    def text_vectorizer(self) -> TfidfVectorizer:
-        """The word or char block's vectorizer; the flag block has none, and asking it for one is a bug."""
-        if self.vectorizer is None:
-            raise TypeError("the red-flag block has no vectorizer")
-        return self.vectorizer
-
-
 class AdVectorizer:
-    """The feature union of a fitted model, one ad at a time (see the module docstring)."""
+    """The feature union of a fitted model, one ad or one batch at a time (see the module docstring)."""
 
-    def __init__(self, features: ColumnTransformer, flag_columns: list[str]) -> None:
-        self.blocks: list[_Block] = []
-        self.flag_columns: dict[int, str] = {}  # column of the row -> name of the indicator it passes through
-        weights = features.transformer_weights or {}
-        for name, transformer, columns in features.transformers_:
-            if transformer == "drop":
-                continue
-            start = features.output_indices_[name].start
-            if isinstance(transformer, TfidfVectorizer):
-                _check_vectorizer(name, transformer)
-                vocabulary = {term: start + int(column) for term, column in transformer.vocabulary_.items()}
-                self.blocks.append(
-                    _Block(start, start + len(transformer.idf_), transformer, [], vocabulary, weights.get(name))
-                )
-            elif transformer == "passthrough" or (
-                isinstance(transformer, FunctionTransformer) and transformer.func is None
-            ):
-                positions = [flag_columns.index(column) for column in columns]
-                self.blocks.append(_Block(start, start + len(columns), None, positions, {}, weights.get(name)))
-                self.flag_columns.update({start + offset: column for offset, column in enumerate(columns)})
-            else:
-                raise ModelIntegrityError(f"feature block {name!r} is {type(transformer).__name__}, not supported")
-        analyzers = sorted(block.vectorizer.analyzer for block in self.blocks if block.vectorizer is not None)
-        if analyzers != ["char_wb", "word"]:
-            raise ModelIntegrityError(f"scoring needs one word and one char_wb TF-IDF block, not {analyzers}")
-        self.word, word_vectorizer = _text_block(self.blocks, "word")
-        self.char, char_vectorizer = _text_block(self.blocks, "char_wb")
+    def __init__(self, layout: FeatureLayout) -> None:
+        self.blocks = layout.blocks
+        self.flag_columns = layout.flag_column_names()  # column of the row -> name of the indicator it passes through
+        self.word = layout.word
+        self.char = layout.char
         # sklearn drops stop words from the tokens before it forms word n-grams; so does _word_spans.
-        self._skipped_words = frozenset(word_vectorizer.get_stop_words() or ())
-        self._word_ngram_range: tuple[int, int] = word_vectorizer.ngram_range
-        low, high = char_vectorizer.ngram_range
+        self._skipped_words = self.word.stop_words
+        low, high = self.char.ngram_range
         self._cut_word = lru_cache(maxsize=WORD_CACHE_SIZE)(
             partial(_cut_word, vocabulary=self.char.vocabulary, low=low, high=high)
         )
-        self._char_ngram_range = (low, high)
 
     @cached_property
     def _char_index(self) -> CharGramIndex | None:
         """The batch path's packed n-gram index, built on the first batch (one ad at a time never needs it)."""
-        low, high = self._char_ngram_range
+        low, high = self.char.ngram_range
         vocabulary = self.char.vocabulary
         return CharGramIndex(vocabulary, low, high) if CharGramIndex.fits(vocabulary, high) else None
 
@@ -153,10 +95,10 @@ class AdVectorizer:
         word_indices = np.array(sorted(word_spans), dtype=np.int64)
         indices, values = [], []
         for block in self.blocks:
-            if block.vectorizer is None:
-                columns = [block.start + i for i, position in enumerate(block.flag_positions) if fired[position]]
+            if isinstance(block, FlagBlock):
+                columns = [block.start + i for i, position in enumerate(block.positions) if fired[position]]
                 indices.append(np.array(columns, dtype=np.int64))
-                values.append(_weighted(np.ones(len(columns)), block.weight))
+                values.append(np.ones(len(columns)) * (1.0 if block.weight is None else block.weight))
                 continue
             if block is self.word:
                 block_indices = word_indices
@@ -164,8 +106,7 @@ class AdVectorizer:
             else:
                 block_indices, counts = char_indices, char_counts
             indices.append(block_indices)
-            tfidf = _tfidf(block.vectorizer, block_indices - block.start, counts)
-            values.append(_weighted(tfidf, block.weight).astype(np.float64))
+            values.append(block.values(block_indices - block.start, counts).astype(np.float64))
         char_totals = char_counts[np.searchsorted(char_indices, char_columns)]
         return AdVector(
             np.concatenate(indices), np.concatenate(values), word_spans, words, char_columns, char_words, char_totals
@@ -175,21 +116,18 @@ class AdVectorizer:
         """The rows ``transform_features`` gives for many ads, from their normalised texts and their red flags
         (one row per ad, in the model's flag order): the same values to the bit (tests compare them)."""
         word_counts, char_counts = self._counts(normalised)
-        blocks = []
-        for block in self.blocks:
-            if block.vectorizer is None:
-                matrix = sparse.csr_matrix(np.asarray(fired, dtype=np.float64)[:, block.flag_positions])
-            else:
-                counts = word_counts if block is self.word else char_counts
-                # The fitted TfidfTransformer that TfidfVectorizer.transform itself applies to its counts.
-                matrix = block.vectorizer._tfidf.transform(counts, copy=False)
-            blocks.append(_weighted(matrix, block.weight))
+        blocks = [
+            block.matrix(fired)
+            if isinstance(block, FlagBlock)
+            else block.matrix(word_counts if block is self.word else char_counts)
+            for block in self.blocks
+        ]
         return sparse.hstack(blocks, format="csr")
 
     def _counts(self, normalised: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         """CountVectorizer's word and char_wb count matrices (block-local columns, float, sorted indices)."""
         vocabulary, skipped, word_start = self.word.vocabulary, self._skipped_words, self.word.start
-        low, high = self.word.text_vectorizer.ngram_range
+        low, high = self.word.ngram_range
         word_columns: list[int] = []
         word_ends = [0]
         distinct: dict[str, int] = {}  # each distinct whitespace-separated word of the batch -> its number
@@ -221,7 +159,7 @@ class AdVectorizer:
             cut = [self._cut_word(word)[0] for word in distinct]
             per_word = np.fromiter(map(len, cut), dtype=np.int64, count=len(cut))
             columns = np.fromiter((column for found in cut for column in found), dtype=np.int64)
-        dtype = self.char.text_vectorizer.dtype
+        dtype = self.char.dtype
         word_grams = sparse.csr_matrix(
             (np.ones(len(columns), dtype=dtype), columns - self.char.start, np.concatenate(([0], np.cumsum(per_word)))),
             shape=(len(distinct), self.char.stop - self.char.start),
@@ -236,7 +174,7 @@ class AdVectorizer:
     def _word_spans(self, text: str) -> dict[int, list[Span]]:
         """The word n-grams in the vocabulary, by column, with the span of each occurrence."""
         vocabulary = self.word.vocabulary
-        low, high = self._word_ngram_range
+        low, high = self.word.ngram_range
         skipped = self._skipped_words
         tokens = [(match.group(), match.start(), match.end()) for match in _TOKEN.finditer(text)]
         if skipped:
@@ -273,34 +211,6 @@ class AdVectorizer:
         return words, column_array[order], owners[order]
 
 
-def _weighted(values: np.ndarray | sparse.csr_matrix, weight: float | None) -> np.ndarray | sparse.csr_matrix:
-    """A block's values times its weight, in the values' own dtype, as ColumnTransformer multiplies them."""
-    return values if weight is None else values * weight
-
-
-def _text_block(blocks: list[_Block], analyzer: str) -> tuple[_Block, TfidfVectorizer]:
-    """The first TF-IDF block with this analyzer, and its vectorizer."""
-    return next(
-        (block, block.vectorizer)
-        for block in blocks
-        if block.vectorizer is not None and block.vectorizer.analyzer == analyzer
-    )
-
-
-def _check_vectorizer(name: str, vectorizer: TfidfVectorizer) -> None:
-    params = vectorizer.get_params()
-    expected = {**_PLAIN_TEXT, "analyzer": params["analyzer"]}
-    if params["analyzer"] == "word":
-        expected["token_pattern"] = TOKEN_PATTERN
-    elif params["analyzer"] != "char_wb":
-        expected["analyzer"] = "word or char_wb"
-    if params["analyzer"] == "char_wb" or not isinstance(params["stop_words"], list | tuple | frozenset | set | None):
-        expected["stop_words"] = None  # char_wb ignores stop words; a word block may list them, not name a language
-    wrong = {key: params[key] for key, value in expected.items() if params[key] != value}
-    if wrong:
-        raise ModelIntegrityError(f"feature block {name!r}: scoring does not support the settings {wrong}")
-
-
 def _cut_word(word: str, vocabulary: dict[str, int], low: int, high: int) -> tuple[tuple[int, ...], str]:
     """A word's in-vocabulary char_wb columns, and its core token (the word without punctuation around it)."""
     core = _TOKEN.search(word)
@@ -324,34 +234,13 @@ def _char_wb_columns(word: str, vocabulary: dict[str, int], low: int, high: int)
     ]
 
 
-def _count_matrix(columns: list[int], ends: list[int], start: int, block: _Block) -> sparse.csr_matrix:
+def _count_matrix(columns: list[int], ends: list[int], start: int, block: TextBlock) -> sparse.csr_matrix:
     """Rows of n-gram occurrences (columns of the whole row) as the block's count matrix, as CountVectorizer
     builds it: summing duplicates counts each n-gram and sorts the indices."""
     indices = np.asarray(columns, dtype=np.int64) - start
     counts = sparse.csr_matrix(
-        (np.ones(len(indices), dtype=block.text_vectorizer.dtype), indices, np.asarray(ends, dtype=np.int64)),
+        (np.ones(len(indices), dtype=block.dtype), indices, np.asarray(ends, dtype=np.int64)),
         shape=(len(ends) - 1, block.stop - block.start),
     )
     counts.sum_duplicates()
     return counts
-
-
-class _CsrRow(NamedTuple):
-    """The fields of a one-row CSR matrix that sklearn's in-place L2 kernel reads, without building a scipy matrix."""
-
-    data: np.ndarray
-    shape: tuple[int, int]
-    indices: np.ndarray
-    indptr: np.ndarray
-
-
-def _tfidf(vectorizer: TfidfVectorizer, indices: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """``TfidfTransformer.transform`` of one row of counts (``indices`` sorted, local to the block):
-    the same float operations in the same order, and sklearn's own L2 kernel."""
-    values = counts.astype(vectorizer.dtype)
-    if vectorizer.sublinear_tf:
-        np.log(values, values)
-        values += 1.0
-    values *= vectorizer.idf_[indices]
-    inplace_csr_row_normalize_l2(_CsrRow(values, (1, len(vectorizer.idf_)), indices, np.array([0, len(indices)])))
-    return values

@@ -30,7 +30,6 @@ import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from itertools import pairwise
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -41,6 +40,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 
 from adscreen.errors import ModelIntegrityError
+from adscreen.scoring_model import SCORING_MEMBER, ScoringModel, pack_terms, unpack_terms
 
 
 def _import_skops_io() -> ModuleType:
@@ -53,7 +53,7 @@ def _import_skops_io() -> ModuleType:
     estimators of a file as untrusted types too, and that rule accepts them (they hold only data).
     """
     every_estimator = sklearn.utils.all_estimators
-    sklearn.utils.all_estimators = lambda *args, **kwargs: []  # type: ignore[assignment]
+    sklearn.utils.all_estimators = lambda *args, **kwargs: []
     try:
         import skops.io
     finally:
@@ -82,18 +82,10 @@ class PackedVocabulary:
 
     @classmethod
     def of(cls, vocabulary: dict) -> PackedVocabulary:
-        encoded = [term.encode("utf-8", "surrogatepass") for term in vocabulary]
-        return cls(
-            np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(),
-            np.cumsum([len(term) for term in encoded], dtype=np.int64),
-            np.asarray(list(vocabulary.values())),
-        )
+        return cls(*pack_terms(list(vocabulary)), np.asarray(list(vocabulary.values())))
 
     def unpacked(self) -> dict:
-        blob = self.blob.tobytes()
-        bounds = pairwise([0, *self.ends.tolist()])
-        terms = (blob[start:end].decode("utf-8", "surrogatepass") for start, end in bounds)
-        return dict(zip(terms, self.columns, strict=True))
+        return dict(zip(unpack_terms(self.blob, self.ends), self.columns, strict=True))
 
 
 def _package(module_name: str) -> str:
@@ -162,9 +154,15 @@ def _packed(model: object) -> Iterator[None]:
 
 
 def dump(model: object, path: Path) -> None:
-    """Write ``model`` as a skops file (the caller's object is left as it was)."""
+    """Write ``model`` as a skops file (the caller's object is left as it was); an adscreen model's file also
+    holds its ``ScoringModel`` arrays, which scoring reads without skops or scikit-learn."""
+    from adscreen.model import AdModel
+
     with _packed(model):
         skops_io.dump(model, path, compression=COMPRESSION)
+    if isinstance(model, AdModel):
+        with zipfile.ZipFile(path, "a", compression=COMPRESSION) as archive:
+            archive.writestr(SCORING_MEMBER, ScoringModel.of(model).to_bytes())
 
 
 def load(path: Path) -> object:

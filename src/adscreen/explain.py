@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from adscreen.ad_vector import AdVector, AdVectorizer, Span
-from adscreen.features import FLAG_PREFIX
-from adscreen.model import AdModel
+from adscreen.scoring_model import FLAG_PREFIX, ScoringModel
 from adscreen.text import MappedText
 
 TOP_RAISING = 6
@@ -72,13 +71,10 @@ def _readable(key: str) -> bool:
 class Explainer:
     """Explanations of one model's decisions: built once per model (it indexes the vocabularies), then one call per ad."""
 
-    def __init__(self, model: AdModel) -> None:
-        pipeline = model.pipeline
-        features = pipeline.named_steps["features"]
-        classifier = pipeline.named_steps["classifier"]
-        self.vectorizer = AdVectorizer(features, pipeline.named_steps["prepare"].flag_columns())
-        self.weights = classifier.coef_[0]
-        self.intercept = float(classifier.intercept_[0])
+    def __init__(self, model: ScoringModel) -> None:
+        self.vectorizer = AdVectorizer(model.layout)
+        self.weights = model.coef[0]
+        self.intercept = float(model.intercept[0])
         self._word_terms = {column: term for term, column in self.vectorizer.word.vocabulary.items()}
         self._flag_ids = {
             column: name.removeprefix(FLAG_PREFIX) for column, name in self.vectorizer.flag_columns.items()

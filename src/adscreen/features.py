@@ -20,8 +20,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from adscreen.datafiles import read_yaml
 from adscreen.errors import RuleConfigError
 from adscreen.paths import DATA_DIR
-from adscreen.rules.redflags import FlagSet, FlagSpec, build_flag
-from adscreen.text import folded_and_normalised
+from adscreen.rules.redflags import FlagSet
+from adscreen.scoring_model import FLAG_PREFIX, flags_of, prepare
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,8 +43,6 @@ CHAR_WEIGHT = 3.0
 # sources over 0.2-3 (never the test split); neighbouring weights 0.3-0.4 were better than 1 on the same figures too.
 FLAG_WEIGHT = 0.35
 
-
-FLAG_PREFIX = "flag:"
 FUNCTION_WORDS_FILE = DATA_DIR / "function_words.yaml"
 
 
@@ -54,20 +52,6 @@ def function_words(path: Path = FUNCTION_WORDS_FILE) -> list[str]:
     if not isinstance(lists, dict):
         raise RuleConfigError(f"{path}: must map each language to a list of words")
     return sorted({str(word) for words in lists.values() for word in words})
-
-
-# Fields a model file may hold from an older flag schema, with the value that made them do nothing.
-_RETIRED_SPEC_FIELDS: dict[str, object] = {"also_when_none_of": []}
-
-
-def _current_spec(spec: dict) -> dict:
-    """A flag spec stored in a model file, in today's schema: a retired field is dropped when it did nothing,
-    so older model files keep loading; one that did something cannot be honoured and fails validation."""
-    return {
-        key: value
-        for key, value in spec.items()
-        if not (key in _RETIRED_SPEC_FIELDS and value == _RETIRED_SPEC_FIELDS[key])
-    }
 
 
 class AdPreprocessor(TransformerMixin, BaseEstimator):
@@ -87,9 +71,7 @@ class AdPreprocessor(TransformerMixin, BaseEstimator):
     @property
     def flags(self) -> FlagSet:
         if getattr(self, "_flags", None) is None:
-            self._flags = FlagSet(
-                tuple(build_flag(FlagSpec.model_validate(_current_spec(spec)), "model") for spec in self.flag_specs)
-            )
+            self._flags = flags_of(self.flag_specs)
         return self._flags
 
     def __getstate__(self) -> dict:
@@ -102,14 +84,8 @@ class AdPreprocessor(TransformerMixin, BaseEstimator):
 
     def prepare(self, texts: Iterable[str]) -> tuple[list[str], np.ndarray]:
         """Each ad's normalised text, and its red-flag indicators (0/1, one row per ad, in ``flag_specs`` order):
-        what ``transform`` puts in a frame, for scoring, which needs no pandas."""
-        flags = self.flags
-        normalised_texts, indicators = [], []
-        for text in texts:
-            folded, normalised = folded_and_normalised(str(text))
-            normalised_texts.append(normalised)
-            indicators.append(flags.fired(folded))
-        return normalised_texts, np.array(indicators, dtype=np.float64).reshape(-1, len(self.flag_specs))
+        what ``transform`` puts in a frame (``scoring_model.prepare``)."""
+        return prepare(texts, self.flags)
 
     def transform(self, texts: Iterable[str]) -> pd.DataFrame:
         import pandas as pd  # training's and the reference path's frame; scoring calls ``prepare``

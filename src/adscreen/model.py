@@ -9,35 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import special
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from adscreen.ad_vector import AdVectorizer
 from adscreen.config import REGULARISATION_C
 from adscreen.features import AdPreprocessor, build_features, flag_specs, transform_features
 from adscreen.rules.redflags import FlagSet
-from adscreen.text import script_language
+from adscreen.scoring_model import Bands, calibrated, label_of, language_offsets
 
 if TYPE_CHECKING:
     import pandas as pd
 
-Band = Literal["low", "medium", "high"]
+__all__ = ["AdModel", "Bands", "build_pipeline", "decision_values"]  # Bands: older model files name it here
 SEED = 20261129
-
-
-@dataclass(frozen=True)
-class Bands:
-    """Risk band edges: low below ``low``, high from ``high`` on, medium between."""
-
-    low: float
-    high: float
-
-    def of(self, risk: float) -> Band:
-        return "high" if risk >= self.high else ("low" if risk < self.low else "medium")
 
 
 @dataclass
@@ -56,20 +43,13 @@ class AdModel:
         """Decision values of already prepared ads (see ``AdPreprocessor``); see ``decision_values``."""
         return decision_values(self.pipeline, prepared)
 
-    def batch_decisions(self, normalised: list[str], indicators: np.ndarray, vectorizer: AdVectorizer) -> np.ndarray:
-        """What ``decision_values`` gives, from ``AdPreprocessor.prepare``'s parts through the vectorizer's batch
-        matrix: scoring's path, faster and without pandas (tests compare the two to 1e-12)."""
-        return self.pipeline.named_steps["classifier"].decision_function(vectorizer.matrix(normalised, indicators))
-
     def offsets_of(self, texts: Iterable[str]) -> np.ndarray:
         """Each ad's language offset (0 for a language the model has none for)."""
-        return np.array([self.language_offsets.get(script_language(text), 0.0) for text in texts], dtype=float)
+        return language_offsets(texts, self.language_offsets)
 
     def calibrate(self, decisions: np.ndarray, offsets: np.ndarray | float = 0.0) -> np.ndarray:
-        """The calibrator's ``predict_proba(...)[:, 1]`` of the shifted decisions, computed with the same
-        operations minus sklearn's input checks, which cost more than the arithmetic when scoring one ad."""
-        column = (np.asarray(decisions, dtype=float).reshape(-1) + offsets).reshape(-1, 1)
-        return special.expit((column @ self.calibrator.coef_.T + self.calibrator.intercept_).reshape(-1))
+        """The calibrator's probability of the shifted decisions (``scoring_model.calibrated``)."""
+        return calibrated(decisions, offsets, self.calibrator.coef_, self.calibrator.intercept_)
 
     def risk(self, texts: list[str]) -> np.ndarray:
         """Calibrated probability that each ad is a scam or lure."""
@@ -78,7 +58,7 @@ class AdModel:
         return self.calibrate(self.decisions_of(prepared), self.offsets_of(texts))
 
     def label(self, risk: float) -> str:
-        return "suspicious" if risk >= self.threshold else "looks_ok"
+        return label_of(risk, self.threshold)
 
 
 def decision_values(pipeline: Pipeline, prepared: pd.DataFrame) -> np.ndarray:

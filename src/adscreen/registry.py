@@ -10,7 +10,9 @@ Models are trusted by name, not by a hash beside them: a registry name is a plai
 folder name inside the models folder (no separators, no ``..``), in ``promote``, in
 ``registry.json`` and in ``-m NAME``. The model file is read by ``artefact`` (skops
 with a trust list), which runs no code from the file, and only when its sha256
-matches the recorded ones and it was built with this scikit-learn. A pickled
+matches the recorded ones and it was built with this scikit-learn. Scoring reads only the
+``ScoringModel`` arrays the file holds (plain ``.npz``, no skops, no scikit-learn); the whole
+pipeline is read when something asks for it (training's comparisons and reports). A pickled
 ``model.joblib`` of adscreen 0.1 is refused; ``convert_pickled_model`` rewrites one the
 user vouches for.
 """
@@ -22,6 +24,7 @@ import os
 import re
 import tempfile
 import threading
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -34,6 +37,7 @@ from adscreen.paths import MODELS_DIR
 
 if TYPE_CHECKING:
     from adscreen.model import AdModel
+    from adscreen.scoring_model import ScoringModel
 
 MODEL_FILE = "model.skops"
 PICKLED_MODEL_FILE = "model.joblib"  # adscreen 0.1; refused, see convert_pickled_model
@@ -58,16 +62,19 @@ def checked_name(name: object, where: str = "model name") -> str:
 class LoadedModel:
     """A verified model and its metadata.
 
-    A deferred one (``load_model_dir(..., deferred=True)``: no ``_model``) is verified at once but
-    reads its model file on first use of ``model``, verifying it again: a server whose scoring
-    processes each hold the model needs only its name and metadata in the process that answers HTTP.
+    ``scoring`` is what scoring reads: the arrays stored in the model file, or, for a file written
+    before they were, taken from the whole pipeline. ``model`` is the whole pipeline, read from the
+    file on first use and verified again. A deferred one (``load_model_dir(..., deferred=True)``)
+    is verified at once and reads nothing more until used: a server whose scoring processes each
+    hold the model needs only its name and metadata in the process that answers HTTP.
     """
 
     _model: AdModel | None
     metadata: dict
     path: Path
-    expected_sha256: str | None = None  # the registry's hash, checked again when a deferred model is read
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    expected_sha256: str | None = None  # the registry's hash, checked again when the file is read
+    _scoring: ScoringModel | None = None
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False, compare=False)
 
     @property
     def model(self) -> AdModel:
@@ -78,6 +85,19 @@ class LoadedModel:
         model = self._model
         assert model is not None  # set just above, under the lock
         return model
+
+    @property
+    def scoring(self) -> ScoringModel:
+        if self._scoring is None:
+            from adscreen.scoring_model import ScoringModel  # here: the HTTP process of a server reads no model
+
+            with self._lock:
+                if self._scoring is None:
+                    stored = None if self._model is not None else _read_scoring(self.path, self.expected_sha256)
+                    object.__setattr__(self, "_scoring", stored or ScoringModel.of(self.model))
+        scoring = self._scoring
+        assert scoring is not None  # set just above, under the lock
+        return scoring
 
     @property
     def name(self) -> str:
@@ -159,7 +179,7 @@ def verify_model_file(directory: Path, metadata: dict, expected_sha256: str | No
 def load_model_dir(directory: Path, expected_sha256: str | None = None, deferred: bool = False) -> LoadedModel:
     """Load one model folder after verifying it; no code from the folder runs (see ``artefact``).
 
-    ``deferred``: verify now, read the model file on first use (see ``LoadedModel``).
+    Reads what scoring needs now (see ``LoadedModel``); ``deferred``: verify now, read on first use.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -168,12 +188,33 @@ def load_model_dir(directory: Path, expected_sha256: str | None = None, deferred
         metadata = read_metadata(directory)
         verify_model_file(directory, metadata, expected_sha256)
         return LoadedModel(None, metadata, directory, expected_sha256)
+    scoring = _read_scoring(directory, expected_sha256)
+    if scoring is not None:
+        return LoadedModel(None, read_metadata(directory), directory, expected_sha256, scoring)
     model, metadata = _read_model(directory, expected_sha256)
     return LoadedModel(model, metadata, directory)
 
 
+def _read_scoring(directory: Path, expected_sha256: str | None) -> ScoringModel | None:
+    """The scoring arrays of a verified model file, or None when the file has none (written before them)."""
+    from adscreen.scoring_model import SCORING_MEMBER, ScoringModel
+
+    model_path = verify_model_file(directory, read_metadata(directory), expected_sha256)
+    try:
+        with zipfile.ZipFile(model_path) as archive:
+            if SCORING_MEMBER not in archive.namelist():
+                return None
+            data = archive.read(SCORING_MEMBER)
+    except (OSError, zipfile.BadZipFile):
+        return None  # not a zip (a pickle): reading the whole model says why it is refused
+    try:
+        return ScoringModel.from_bytes(data)
+    except ModelIntegrityError as error:
+        raise ModelIntegrityError(f"{model_path}: {error}") from None
+
+
 def _read_model(directory: Path, expected_sha256: str | None) -> tuple[AdModel, dict]:
-    # Here, not at the top: the HTTP process of a server with scoring processes reads no model, nor sklearn.
+    # Here, not at the top: a process that only scores reads no pipeline, nor scikit-learn.
     from adscreen import artefact
     from adscreen.model import AdModel
 

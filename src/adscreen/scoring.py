@@ -87,7 +87,7 @@ class Scorer:
     # the model's name and guide only, and its model (deferred, see ``LoadedModel``) is then never read.
     @cached_property
     def flags(self) -> FlagSet:
-        return self.loaded.model.pipeline.named_steps["prepare"].flags
+        return self.loaded.scoring.flags
 
     @cached_property
     def _raising(self) -> list[bool]:
@@ -100,9 +100,9 @@ class Scorer:
 
     @cached_property
     def explainer(self) -> Explainer:
-        from adscreen.explain import Explainer  # with the model: sklearn stays out of a process that only holds it
+        from adscreen.explain import Explainer  # with the model: a process that only holds it needs no explainer
 
-        return Explainer(self.loaded.model)
+        return Explainer(self.loaded.scoring)
 
     def warm_up(self, language_models: bool = True) -> None:
         """Do now what the first ad would otherwise wait seconds for: read the model, index its vocabularies,
@@ -128,7 +128,7 @@ class Scorer:
         process detects it, so that its scoring processes hold no language models.
         """
         text = check_text(text, self.max_chars)
-        model = self.loaded.model
+        model = self.loaded.scoring
         folded = fold(text)  # once: flags, features and destinations all read it
         flags = self.flags.scan(folded)
         matches = flags.matches
@@ -178,12 +178,12 @@ class Scorer:
     ) -> BatchScores:
         """Risk, band, label, red-flag ids and indicator counts of many valid ads: one pass through the pipeline;
         with ``contacts``, each ad's contacts too (``contacts_country`` reads national phone numbers)."""
-        model = self.loaded.model
-        normalised, indicators = model.pipeline.named_steps["prepare"].prepare(texts)
-        decisions = model.batch_decisions(normalised, indicators, self.explainer.vectorizer)
+        model = self.loaded.scoring
+        normalised, flag_rows = model.prepare(texts)
+        decisions = model.decisions(self.explainer.vectorizer.matrix(normalised, flag_rows))
         risks = model.calibrate(decisions, model.offsets_of(texts))
         ids = self.flags.ids
-        fired = [np.flatnonzero(row) for row in indicators]
+        fired = [np.flatnonzero(row) for row in flag_rows]
         indicators = default_indicators()
         return BatchScores(
             risks=risks,

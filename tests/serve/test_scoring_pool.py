@@ -206,4 +206,4 @@ def test_an_uploaded_file_is_scored_in_processes_that_never_import_pandas(scorer
         assert all(errors) and json.loads(expected[0])["band"] == "high"
         pool = client.app.state.scorer_source.serving().pool
         loaded = client.portal.call(pool.score_bulk, loaded_modules, (("pandas", "pyarrow", "sklearn"),), 60)
-        assert loaded == ["sklearn"]  # the model's library, but neither table library
+        assert loaded == []  # neither table library, nor scikit-learn: the model file's scoring arrays

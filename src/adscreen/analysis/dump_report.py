@@ -202,7 +202,7 @@ def build_report(
     titles = {flag.id: flag.spec.title.get("en") for flag in scorer.flags.flags}
     flag_counts = Counter(flag for flags in scores.red_flags for flag in flags).most_common(TOP_FLAGS)
     per_count = Counter(indicator_counts)
-    bands = scorer.loaded.model.bands
+    bands = scorer.loaded.scoring.bands
     language_rows = _languages(languages, scores, indicator_counts)
     table = found.table
     examples = [dump.texts[members[0]] for members in found.grouping.members()]

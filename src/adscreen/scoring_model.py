@@ -1,0 +1,260 @@
+"""What scoring needs of a fitted model, as arrays and plain data: no scikit-learn, no skops.
+
+An ``AdModel`` is a scikit-learn pipeline; reading one means importing scikit-learn and skops
+(about 0.8 s) and building every estimator, in every process that scores. Scoring uses only its
+vocabularies, idf weights, coefficients, calibration, threshold, bands, language offsets and
+flag specs. ``ScoringModel.of`` takes those out of a fitted model; ``to_bytes`` writes them as
+an ``.npz`` of plain arrays (no pickles) with a JSON header, which ``artefact.dump`` stores
+inside the model file, so the file's sha256 covers it. ``from_bytes`` reads it back with numpy
+alone. Decision values and risks are computed with the same operations as the pipeline's
+(tests compare them to 1e-12 on every sample ad).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import pairwise
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from scipy import special
+
+from adscreen.errors import ModelIntegrityError
+from adscreen.feature_layout import Block, FeatureLayout, FlagBlock, TextBlock
+from adscreen.rules.redflags import FlagSet, FlagSpec, build_flag
+from adscreen.text import folded_and_normalised, script_language
+
+if TYPE_CHECKING:
+    from adscreen.model import AdModel
+
+Band = Literal["low", "medium", "high"]
+FORMAT = 1
+# The member of a model file (a skops zip) that holds ``to_bytes``: skops reads only the members it wrote.
+SCORING_MEMBER = "adscreen-scoring.npz"
+_HEADER = "header"  # the npz member that holds the JSON header, as UTF-8 bytes
+FLAG_PREFIX = "flag:"
+# Spec fields a model file may hold that adscreen no longer reads, with the value that did nothing.
+_RETIRED_SPEC_FIELDS: dict[str, object] = {"also_when_none_of": []}
+
+
+@dataclass(frozen=True)
+class Bands:
+    """Risk band edges: low below ``low``, high from ``high`` on, medium between."""
+
+    low: float
+    high: float
+
+    def of(self, risk: float) -> Band:
+        return "high" if risk >= self.high else ("low" if risk < self.low else "medium")
+
+
+def current_spec(spec: dict) -> dict:
+    """A flag spec stored in a model file, in today's schema: a retired field is dropped when it did nothing,
+    so older model files keep loading; one that did something cannot be honoured and fails validation."""
+    return {
+        key: value
+        for key, value in spec.items()
+        if not (key in _RETIRED_SPEC_FIELDS and value == _RETIRED_SPEC_FIELDS[key])
+    }
+
+
+def flags_of(specs: Iterable[dict]) -> FlagSet:
+    """The red flags a model was trained with, compiled from the specs it stores."""
+    return FlagSet(tuple(build_flag(FlagSpec.model_validate(current_spec(spec)), "model") for spec in specs))
+
+
+def language_offsets(texts: Iterable[str], offsets: dict[str, float]) -> np.ndarray:
+    """Each ad's language offset (0 for a language the model has none for)."""
+    return np.array([offsets.get(script_language(text), 0.0) for text in texts], dtype=float)
+
+
+def calibrated(
+    decisions: np.ndarray, offsets: np.ndarray | float, coef: np.ndarray, intercept: np.ndarray
+) -> np.ndarray:
+    """The calibrator's ``predict_proba(...)[:, 1]`` of the shifted decisions, computed with the same
+    operations minus sklearn's input checks, which cost more than the arithmetic when scoring one ad."""
+    column = (np.asarray(decisions, dtype=float).reshape(-1) + offsets).reshape(-1, 1)
+    return special.expit((column @ coef.T + intercept).reshape(-1))
+
+
+def label_of(risk: float, threshold: float) -> str:
+    return "suspicious" if risk >= threshold else "looks_ok"
+
+
+def prepare(texts: Iterable[str], flags: FlagSet) -> tuple[list[str], np.ndarray]:
+    """Each ad's normalised text, and its red-flag indicators (0/1, one row per ad, in the flags' order)."""
+    normalised_texts, indicators = [], []
+    for text in texts:
+        folded, normalised = folded_and_normalised(str(text))
+        normalised_texts.append(normalised)
+        indicators.append(flags.fired(folded))
+    return normalised_texts, np.array(indicators, dtype=np.float64).reshape(-1, len(flags.flags))
+
+
+@dataclass(frozen=True)
+class ScoringModel:
+    """A fitted model's feature layout, linear weights, calibration and decision rules (see the module docstring)."""
+
+    layout: FeatureLayout
+    coef: np.ndarray  # the classifier's ``coef_``, shape (1, features)
+    intercept: np.ndarray  # its ``intercept_``, shape (1,)
+    calibrator_coef: np.ndarray  # the calibrator's ``coef_``, shape (1, 1)
+    calibrator_intercept: np.ndarray
+    threshold: float
+    bands: Bands
+    language_offsets: dict[str, float]
+    flag_specs: tuple[dict, ...]
+
+    @cached_property
+    def flags(self) -> FlagSet:
+        return flags_of(self.flag_specs)
+
+    def prepare(self, texts: Iterable[str]) -> tuple[list[str], np.ndarray]:
+        """Each ad's normalised text and its red-flag indicators (see ``prepare``)."""
+        return prepare(texts, self.flags)
+
+    def decisions(self, matrix: object) -> np.ndarray:
+        """The classifier's decision values of feature rows: ``LogisticRegression.decision_function``'s arithmetic."""
+        return np.asarray(matrix @ self.coef.T + self.intercept).reshape(-1)
+
+    def offsets_of(self, texts: Iterable[str]) -> np.ndarray:
+        return language_offsets(texts, self.language_offsets)
+
+    def calibrate(self, decisions: np.ndarray, offsets: np.ndarray | float = 0.0) -> np.ndarray:
+        return calibrated(decisions, offsets, self.calibrator_coef, self.calibrator_intercept)
+
+    def label(self, risk: float) -> str:
+        return label_of(risk, self.threshold)
+
+    @classmethod
+    def of(cls, model: AdModel) -> ScoringModel:
+        """What scoring needs of a fitted ``AdModel`` (its union must be one ``build_features`` makes)."""
+        pipeline = model.pipeline
+        prepare_step = pipeline.named_steps["prepare"]
+        classifier = pipeline.named_steps["classifier"]
+        return cls(
+            FeatureLayout.of(pipeline.named_steps["features"], prepare_step.flag_columns()),
+            classifier.coef_,
+            classifier.intercept_,
+            model.calibrator.coef_,
+            model.calibrator.intercept_,
+            float(model.threshold),
+            Bands(float(model.bands.low), float(model.bands.high)),
+            {language: float(offset) for language, offset in model.language_offsets.items()},
+            tuple(prepare_step.flag_specs),
+        )
+
+    def to_bytes(self) -> bytes:
+        """The model as an ``.npz`` of plain arrays: a JSON header and each block's vocabulary and idf weights."""
+        arrays: dict[str, np.ndarray] = {
+            "coef": self.coef,
+            "intercept": self.intercept,
+            "calibrator_coef": self.calibrator_coef,
+            "calibrator_intercept": self.calibrator_intercept,
+        }
+        blocks = []
+        for block in self.layout.blocks:
+            if isinstance(block, FlagBlock):
+                blocks.append({"kind": "flags", **_fields(block)})
+                continue
+            blob, ends = pack_terms(list(block.vocabulary))
+            arrays |= {
+                f"{block.name}.terms": blob,
+                f"{block.name}.ends": ends,
+                f"{block.name}.columns": np.fromiter(block.vocabulary.values(), dtype=np.int64),
+                f"{block.name}.idf": block.idf,
+            }
+            blocks.append({"kind": "text", **_fields(block, skip=("vocabulary", "idf"))})
+        header = {
+            "format": FORMAT,
+            "blocks": blocks,
+            "flag_columns": list(self.layout.flag_columns),
+            "threshold": self.threshold,
+            "bands": [self.bands.low, self.bands.high],
+            "language_offsets": self.language_offsets,
+            "flag_specs": list(self.flag_specs),
+        }
+        arrays[_HEADER] = np.frombuffer(json.dumps(header, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+        buffer = io.BytesIO()
+        np.savez(buffer, allow_pickle=False, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ScoringModel:
+        """A model written by ``to_bytes``; anything else is a ModelIntegrityError. Reads no pickle."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in stored.files}
+            header = json.loads(arrays.pop(_HEADER).tobytes().decode("utf-8"))
+            if header.get("format") != FORMAT:
+                raise ModelIntegrityError(f"scoring arrays of format {header.get('format')!r}, not {FORMAT}")
+            blocks = tuple(_block(fields, arrays) for fields in header["blocks"])
+            return cls(
+                FeatureLayout.checked(blocks, tuple(header["flag_columns"])),
+                arrays["coef"],
+                arrays["intercept"],
+                arrays["calibrator_coef"],
+                arrays["calibrator_intercept"],
+                float(header["threshold"]),
+                Bands(*map(float, header["bands"])),
+                {str(language): float(offset) for language, offset in header["language_offsets"].items()},
+                tuple(header["flag_specs"]),
+            )
+        except ModelIntegrityError:
+            raise
+        except Exception as error:  # a damaged or crafted member fails in many ways; none of them runs code
+            raise ModelIntegrityError(f"cannot read the scoring arrays: {error}") from None
+
+
+def pack_terms(terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as arrays: their UTF-8 bytes end to end, and where each ends."""
+    encoded = [term.encode("utf-8", "surrogatepass") for term in terms]
+    return (
+        np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(),
+        np.cumsum([len(term) for term in encoded], dtype=np.int64),
+    )
+
+
+def unpack_terms(blob: np.ndarray, ends: np.ndarray) -> list[str]:
+    """The strings ``pack_terms`` packed."""
+    data = blob.tobytes()
+    return [data[start:end].decode("utf-8", "surrogatepass") for start, end in pairwise([0, *ends.tolist()])]
+
+
+def _fields(block: Block, skip: tuple[str, ...] = ()) -> dict:
+    fields = {name: getattr(block, name) for name in block.__dataclass_fields__ if name not in skip}
+    return {name: sorted(value) if isinstance(value, frozenset) else value for name, value in fields.items()}
+
+
+def _block(fields: dict, arrays: dict[str, np.ndarray]) -> Block:
+    kind = fields.pop("kind")
+    if kind == "flags":
+        positions = tuple(map(int, fields["positions"]))
+        return FlagBlock(
+            str(fields["name"]), int(fields["start"]), int(fields["stop"]), positions, _weight(fields["weight"])
+        )
+    name = str(fields["name"])
+    terms = unpack_terms(arrays[f"{name}.terms"], arrays[f"{name}.ends"])
+    columns = arrays[f"{name}.columns"].tolist()
+    if len(terms) != len(columns):
+        raise ModelIntegrityError(f"block {name!r}: {len(terms)} terms for {len(columns)} columns")
+    return TextBlock(
+        name,
+        int(fields["start"]),
+        int(fields["stop"]),
+        str(fields["analyzer"]),
+        (int(fields["ngram_range"][0]), int(fields["ngram_range"][1])),
+        dict(zip(terms, columns, strict=True)),
+        arrays[f"{name}.idf"],
+        bool(fields["sublinear_tf"]),
+        frozenset(map(str, fields["stop_words"])),
+        _weight(fields["weight"]),
+    )
+
+
+def _weight(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]

@@ -1,0 +1,118 @@
+"""The scoring arrays a model file holds: the same scores as the pipeline, read without scikit-learn or skops."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from adscreen import Scorer, load_model
+from adscreen.cli import app
+from adscreen.datafiles import file_sha256
+from adscreen.errors import ModelIntegrityError
+from adscreen.paths import MODELS_DIR
+from adscreen.registry import METADATA_FILE, Registry, load_model_dir
+from adscreen.scoring_model import SCORING_MEMBER, ScoringModel
+from adscreen.training.sample_ads import read_sample_rows
+
+SHIPPED = Registry(MODELS_DIR).current_path()[0]
+TEXTS = [row["text"] for row in read_sample_rows()]
+runner = CliRunner()
+
+
+def copied_model(tmp_path: Path, member: bytes | None) -> Path:
+    """The shipped model's folder with its scoring member replaced by ``member`` (None: left out), hashes matching."""
+    folder = tmp_path / "models" / "copy"
+    shutil.copytree(SHIPPED, folder)
+    metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+    model_file = folder / metadata["model_file"]
+    with zipfile.ZipFile(SHIPPED / metadata["model_file"]) as source, zipfile.ZipFile(model_file, "w") as target:
+        for item in source.infolist():
+            if item.filename != SCORING_MEMBER:
+                target.writestr(item, source.read(item))
+        if member is not None:
+            target.writestr(SCORING_MEMBER, member)
+    metadata["model_sha256"] = file_sha256(model_file)
+    (folder / METADATA_FILE).write_text(json.dumps(metadata), encoding="utf-8")
+    return folder
+
+
+def test_the_shipped_model_file_holds_its_scoring_arrays() -> None:
+    loaded = load_model_dir(SHIPPED)
+    assert loaded._model is None  # scoring read the arrays, not the pipeline
+    stored = loaded.scoring
+    taken = ScoringModel.of(loaded.model)
+    assert stored.layout.word.vocabulary == taken.layout.word.vocabulary
+    assert stored.layout.char.vocabulary == taken.layout.char.vocabulary
+    for block, expected in zip(stored.layout.blocks, taken.layout.blocks, strict=True):
+        assert type(block) is type(expected) and (block.name, block.start, block.stop) == (
+            expected.name,
+            expected.start,
+            expected.stop,
+        )
+    assert np.array_equal(stored.coef, taken.coef) and np.array_equal(stored.intercept, taken.intercept)
+    assert (stored.threshold, stored.bands, stored.language_offsets) == (
+        taken.threshold,
+        taken.bands,
+        taken.language_offsets,
+    )
+
+
+def test_scores_from_the_arrays_are_the_pipelines(scorer: Scorer) -> None:
+    """Every sample ad: risks from the stored arrays are the pipeline's own ``AdModel.risk``, to 1e-12."""
+    stored = load_model()
+    assert stored.loaded._model is None
+    batch = stored.score_many(TEXTS)
+    assert np.abs(batch.risks - scorer.loaded.model.risk(TEXTS)).max() <= 1e-12
+
+
+def test_a_model_file_without_the_arrays_scores_the_same(tmp_path: Path) -> None:
+    """A model file written before the arrays were: scoring takes them from the pipeline."""
+    folder = copied_model(tmp_path, None)
+    older = load_model(str(folder))
+    assert older.loaded._model is not None
+    assert np.array_equal(older.score_many(TEXTS[:200]).risks, load_model().score_many(TEXTS[:200]).risks)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_damaged_scoring_arrays_are_a_clear_error(tmp_path: Path, scorer: Scorer, damage: str) -> None:
+    member = b"not an npz" if damage == "garbage" else ScoringModel.of(scorer.loaded.model).to_bytes()[:-100]
+    folder = copied_model(tmp_path, member)
+    with pytest.raises(ModelIntegrityError, match="scoring arrays"):
+        load_model_dir(folder)
+    result = runner.invoke(app, ["score", "-m", str(folder), "Work in Dubai"])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+
+
+def test_a_pickle_in_the_arrays_is_refused(tmp_path: Path) -> None:
+    """``np.load`` without pickles: an object array in the member is refused, never unpickled."""
+    buffer = io.BytesIO()
+    np.savez(buffer, header=np.array([{"format": 1}], dtype=object))
+    folder = copied_model(tmp_path, buffer.getvalue())
+    with pytest.raises(ModelIntegrityError, match="scoring arrays"):
+        load_model_dir(folder)
+
+
+FRESH_PROCESS = """
+import sys
+from adscreen import load_model
+scorer = load_model()
+result = scorer.score("Работа в Дубае, жильё бесплатно, пиши в Telegram @dubai_job")
+scorer.score_many(["Senior accountant, Warsaw office, umowa o pracę"])
+imported = sorted({name.split(".")[0] for name in sys.modules} & {"sklearn", "skops"})
+print(result["band"], imported)
+"""
+
+
+def test_a_process_that_scores_imports_neither_sklearn_nor_skops() -> None:
+    result = subprocess.run([sys.executable, "-c", FRESH_PROCESS], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["high", "[]"]
