@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +92,33 @@ def test_damaged_scoring_arrays_are_a_clear_error(tmp_path: Path, scorer: Scorer
         load_model_dir(folder)
     result = runner.invoke(app, ["score", "-m", str(folder), "Work in Dubai"])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+
+
+def damaged_vocabulary(model: ScoringModel) -> ScoringModel:
+    word = model.layout.word
+    blocks = tuple(
+        replace(block, vocabulary={**word.vocabulary, "zzz": word.stop + 5}) if block is word else block
+        for block in model.layout.blocks
+    )
+    return replace(model, layout=replace(model.layout, blocks=blocks))
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda model: replace(model, coef=model.coef[:, :-1]), "shapes"),
+        (damaged_vocabulary, "columns or idf weights outside it"),
+        (lambda model: replace(model, flag_specs=model.flag_specs[1:]), "flag columns"),
+    ],
+    ids=["coefficients", "vocabulary", "flags"],
+)
+def test_arrays_that_do_not_fit_together_are_refused(
+    tmp_path: Path, scorer: Scorer, damage: Callable[[ScoringModel], ScoringModel], message: str
+) -> None:
+    """Well-formed arrays that would score wrongly (or crash on an ad) are refused when the model is read."""
+    folder = copied_model(tmp_path, damage(ScoringModel.of(scorer.loaded.model)).to_bytes())
+    with pytest.raises(ModelIntegrityError, match=message):
+        load_model_dir(folder)
 
 
 def test_a_pickle_in_the_arrays_is_refused(tmp_path: Path) -> None:

@@ -161,11 +161,29 @@ class FeatureLayout:
 
     @classmethod
     def checked(cls, blocks: tuple[Block, ...], flag_columns: tuple[str, ...]) -> FeatureLayout:
-        """A layout with one word and one char_wb block, or a ModelIntegrityError."""
+        """A layout with one word and one char_wb block, whose blocks tile the row and whose columns, idf weights
+        and flag positions fit their blocks; else a ModelIntegrityError (a damaged file must not score wrongly)."""
         analyzers = sorted(block.analyzer for block in blocks if isinstance(block, TextBlock))
         if analyzers != sorted(ANALYZERS):
             raise ModelIntegrityError(f"scoring needs one word and one char_wb TF-IDF block, not {analyzers}")
+        if [block.start for block in blocks] != [0, *(block.stop for block in blocks[:-1])]:
+            raise ModelIntegrityError("the feature blocks do not tile the row")
+        for block in blocks:
+            if isinstance(block, TextBlock):
+                columns = np.fromiter(block.vocabulary.values(), dtype=np.int64, count=len(block.vocabulary))
+                fits = len(block.idf) == block.stop - block.start and block.idf.dtype.kind == "f"
+                if not fits or (len(columns) and (columns.min() < block.start or columns.max() >= block.stop)):
+                    raise ModelIntegrityError(f"feature block {block.name!r}: columns or idf weights outside it")
+            elif len(block.positions) != block.stop - block.start or not set(block.positions) <= set(
+                range(len(flag_columns))
+            ):
+                raise ModelIntegrityError(f"feature block {block.name!r}: flag positions outside the flags")
         return cls(blocks, flag_columns)
+
+    @property
+    def width(self) -> int:
+        """The row's number of columns."""
+        return self.blocks[-1].stop
 
     def flag_column_names(self) -> dict[int, str]:
         """Column of the row -> name of the indicator it passes through."""

@@ -146,7 +146,7 @@ class ScoringModel:
             Bands(float(model.bands.low), float(model.bands.high)),
             {language: float(offset) for language, offset in model.language_offsets.items()},
             tuple(prepare_step.flag_specs),
-        )
+        ).checked()
 
     def to_bytes(self) -> bytes:
         """The model as an ``.npz`` of plain arrays: a JSON header and each block's vocabulary and idf weights."""
@@ -193,7 +193,7 @@ class ScoringModel:
             if header.get("format") != FORMAT:
                 raise ModelIntegrityError(f"scoring arrays of format {header.get('format')!r}, not {FORMAT}")
             blocks = tuple(_block(fields, arrays) for fields in header["blocks"])
-            return cls(
+            model = cls(
                 FeatureLayout.checked(blocks, tuple(header["flag_columns"])),
                 arrays["coef"],
                 arrays["intercept"],
@@ -208,6 +208,17 @@ class ScoringModel:
             raise
         except Exception as error:  # a damaged or crafted member fails in many ways; none of them runs code
             raise ModelIntegrityError(f"cannot read the scoring arrays: {error}") from None
+        return model.checked()
+
+    def checked(self) -> ScoringModel:
+        """This model, if its weights fit its feature row and its flag columns are its flags'; else a
+        ModelIntegrityError."""
+        shapes = (self.coef.shape, self.intercept.shape, self.calibrator_coef.shape, self.calibrator_intercept.shape)
+        if shapes != ((1, self.layout.width), (1,), (1, 1), (1,)):
+            raise ModelIntegrityError(f"scoring arrays of shapes {shapes} for {self.layout.width} features")
+        if self.layout.flag_columns != tuple(FLAG_PREFIX + str(spec.get("id")) for spec in self.flag_specs):
+            raise ModelIntegrityError("scoring arrays whose flag columns are not their flags'")
+        return self
 
 
 def pack_terms(terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
