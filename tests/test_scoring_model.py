@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import shutil
@@ -20,6 +21,7 @@ from adscreen import Scorer, load_model
 from adscreen.cli import app
 from adscreen.datafiles import file_sha256
 from adscreen.errors import ModelIntegrityError
+from adscreen.feature_layout import FeatureLayout
 from adscreen.paths import MODELS_DIR
 from adscreen.registry import METADATA_FILE, Registry, load_model_dir
 from adscreen.scoring_model import SCORING_MEMBER, ScoringModel
@@ -119,6 +121,59 @@ def test_arrays_that_do_not_fit_together_are_refused(
     folder = copied_model(tmp_path, damage(ScoringModel.of(scorer.loaded.model)).to_bytes())
     with pytest.raises(ModelIntegrityError, match=message):
         load_model_dir(folder)
+
+
+def edited_member(scorer: Scorer, header: Callable[[dict], None] | None = None, **arrays: np.ndarray) -> bytes:
+    """The shipped model's scoring member with its JSON header edited in place and some arrays replaced."""
+    with np.load(io.BytesIO(ScoringModel.of(scorer.loaded.model).to_bytes())) as stored:
+        content = {name: stored[name] for name in stored.files}
+    if header is not None:
+        fields = json.loads(content["header"].tobytes())
+        header(fields)
+        content["header"] = np.frombuffer(json.dumps(fields).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **{**content, **arrays})
+    return buffer.getvalue()
+
+
+def set_word_ngrams(fields: dict) -> None:
+    fields["blocks"][0]["ngram_range"] = [1, 1_000_000_000]
+
+
+CRAFTED = {
+    "flag specs that are not objects": (lambda fields: fields.update(flag_specs=["x"] * 29), {}),
+    "a flag spec that does not validate": (lambda fields: fields["flag_specs"][0].update(severity="extreme"), {}),
+    "a threshold that is not a number": (lambda fields: fields.update(threshold=float("nan")), {}),
+    "bands outside 0..1": (lambda fields: fields.update(bands=[0.2, 7.0]), {}),
+    "a billion-word n-gram": (set_word_ngrams, {}),
+    "coefficients as text": (None, {"coef": np.array([["0.1"] * 180029])}),
+    "columns as floats": (None, {"word.columns": np.arange(60000, dtype=np.float64)}),
+    "an infinite idf weight": (None, {"char.idf": np.full(120000, np.inf, dtype=np.float32)}),
+}
+
+
+@pytest.mark.parametrize("case", list(CRAFTED))
+def test_a_crafted_scoring_member_is_refused_when_read_never_on_an_ad(
+    tmp_path: Path, scorer: Scorer, case: str
+) -> None:
+    """Each of these once crashed, hung or scored wrongly on the first ad (review of the arrays); now the model
+    is refused when read, with one line and exit code 2."""
+    header, arrays = CRAFTED[case]
+    folder = copied_model(tmp_path, edited_member(scorer, header, **arrays))
+    with pytest.raises(ModelIntegrityError):
+        load_model_dir(folder)
+    result = runner.invoke(app, ["score", "-m", str(folder), "Work in Dubai"])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_a_numpy_weight_in_the_union_is_refused(scorer: Scorer) -> None:
+    """A NumPy scalar block weight would make the union compute the block in float64 where the arrays compute
+    float32 (NumPy 2's promotion): such a union is refused rather than scored differently."""
+    features = copy.deepcopy(scorer.loaded.model.pipeline.named_steps["features"])
+    features.transformer_weights = {name: np.float64(weight) for name, weight in features.transformer_weights.items()}
+    flag_columns = scorer.loaded.model.pipeline.named_steps["prepare"].flag_columns()
+    with pytest.raises(ModelIntegrityError, match="not a plain number"):
+        FeatureLayout.of(features, flag_columns)
 
 
 def test_a_pickle_in_the_arrays_is_refused(tmp_path: Path) -> None:

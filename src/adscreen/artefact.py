@@ -15,7 +15,8 @@ so that new fields of ``AdModel`` load without touching this module:
   sparse containers. Building one stores values; it opens no file and starts nothing.
 
 Only classes from modules already imported are considered, so checking a file imports
-nothing. Functions, modules and any other class are refused with the names skops found:
+nothing: a file holding a scikit-learn estimator of a module adscreen never imports (a tree, a
+clustering) is refused, where skops' own list would have let it through. Functions, modules and any other class are refused with the names skops found:
 give a new artefact class a ``@dataclass`` (or make it an estimator) to have it trusted.
 
 TF-IDF vocabularies are written as three arrays (``PackedVocabulary``): skops writes a dict
@@ -158,11 +159,12 @@ def dump(model: object, path: Path) -> None:
     holds its ``ScoringModel`` arrays, which scoring reads without skops or scikit-learn."""
     from adscreen.model import AdModel
 
+    scoring = ScoringModel.of(model).to_bytes() if isinstance(model, AdModel) else None  # before writing anything
     with _packed(model):
         skops_io.dump(model, path, compression=COMPRESSION)
-    if isinstance(model, AdModel):
+    if scoring is not None:
         with zipfile.ZipFile(path, "a", compression=COMPRESSION) as archive:
-            archive.writestr(SCORING_MEMBER, ScoringModel.of(model).to_bytes())
+            archive.writestr(SCORING_MEMBER, scoring)
 
 
 def load(path: Path) -> object:

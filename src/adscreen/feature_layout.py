@@ -40,6 +40,9 @@ _PLAIN_TEXT = {
     "use_idf": True,
 }
 ANALYZERS = ("word", "char_wb")
+# The longest n-gram a layout may ask for: build_features uses 2 words and 5 characters; a crafted file asking
+# for a billion would have scoring loop for ever.
+MAX_NGRAM = 10
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,9 @@ class FeatureLayout:
                 continue
             start = features.output_indices_[name].start
             weight = weights.get(name)
+            if weight is not None and type(weight) not in (int, float):
+                # A NumPy scalar weight promotes a float32 block to float64 under NumPy 2; a plain number does not.
+                raise ModelIntegrityError(f"feature block {name!r}: weight {weight!r} is not a plain number")
             if isinstance(transformer, TfidfVectorizer):
                 _check_vectorizer(name, transformer)
                 if transformer.idf_.dtype != np.dtype(transformer.dtype):
@@ -145,16 +151,14 @@ class FeatureLayout:
                         transformer.idf_,
                         bool(transformer.sublinear_tf),
                         frozenset(transformer.get_stop_words() or ()),
-                        None if weight is None else float(weight),
+                        weight,
                     )
                 )
             elif transformer == "passthrough" or (
                 isinstance(transformer, FunctionTransformer) and transformer.func is None
             ):
                 positions = tuple(flag_columns.index(column) for column in columns)
-                blocks.append(
-                    FlagBlock(name, start, start + len(columns), positions, None if weight is None else float(weight))
-                )
+                blocks.append(FlagBlock(name, start, start + len(columns), positions, weight))
             else:
                 raise ModelIntegrityError(f"feature block {name!r} is {type(transformer).__name__}, not supported")
         return cls.checked(tuple(blocks), tuple(flag_columns))
@@ -170,6 +174,9 @@ class FeatureLayout:
             raise ModelIntegrityError("the feature blocks do not tile the row")
         for block in blocks:
             if isinstance(block, TextBlock):
+                low, high = block.ngram_range
+                if not 1 <= low <= high <= MAX_NGRAM:
+                    raise ModelIntegrityError(f"feature block {block.name!r}: n-grams of {low} to {high}")
                 columns = np.fromiter(block.vocabulary.values(), dtype=np.int64, count=len(block.vocabulary))
                 fits = len(block.idf) == block.stop - block.start and block.idf.dtype.kind == "f"
                 if not fits or (len(columns) and (columns.min() < block.start or columns.max() >= block.stop)):

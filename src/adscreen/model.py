@@ -63,7 +63,7 @@ class AdModel:
 
 def decision_values(pipeline: Pipeline, prepared: pd.DataFrame) -> np.ndarray:
     """The classifier's decision values of already prepared ads through the fitted union: cross-validation's
-    path (its pipelines are fitted per fold) and the reference that scoring's ``AdModel.batch_decisions``
+    path (its pipelines are fitted per fold) and the reference that scoring's ``ScoringModel.decisions``
     is tested against."""
     matrix = transform_features(pipeline.named_steps["features"], prepared)
     return pipeline.named_steps["classifier"].decision_function(matrix)

@@ -19,6 +19,8 @@ user vouches for.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import re
@@ -150,15 +152,24 @@ def read_metadata(directory: Path) -> dict:
     return metadata
 
 
-def verify_model_file(directory: Path, metadata: dict, expected_sha256: str | None = None) -> Path:
-    """The model file's path, once its hash and scikit-learn version are checked."""
+def model_file_path(directory: Path, metadata: dict) -> Path:
+    """The model file the metadata names: a plain file name in the folder, and the file must exist."""
     file_name = metadata.get("model_file", MODEL_FILE)
     if not isinstance(file_name, str) or not _PLAIN_NAME.fullmatch(file_name):
         raise ModelIntegrityError(f"{directory / METADATA_FILE}: model_file {file_name!r} is not a file in the folder")
     model_path = directory / file_name
     if not model_path.is_file():
         raise ModelIntegrityError(f"{model_path}: model file missing")
-    actual = file_sha256(model_path)
+    return model_path
+
+
+def verify_model_file(
+    directory: Path, metadata: dict, expected_sha256: str | None = None, content: bytes | None = None
+) -> Path:
+    """The model file's path, once its hash and scikit-learn version are checked: of ``content``, the file's
+    bytes as the caller read them (so that what is checked is what is used), or else of the file as it is now."""
+    model_path = model_file_path(directory, metadata)
+    actual = file_sha256(model_path) if content is None else hashlib.sha256(content).hexdigest()
     for recorded, where in ((metadata.get("model_sha256"), METADATA_FILE), (expected_sha256, REGISTRY_FILE)):
         if recorded is not None and actual != recorded:
             raise ModelIntegrityError(
@@ -196,16 +207,24 @@ def load_model_dir(directory: Path, expected_sha256: str | None = None, deferred
 
 
 def _read_scoring(directory: Path, expected_sha256: str | None) -> ScoringModel | None:
-    """The scoring arrays of a verified model file, or None when the file has none (written before them)."""
-    from adscreen.scoring_model import SCORING_MEMBER, ScoringModel
+    """The scoring arrays of a verified model file, or None when the file has none (written before them).
 
-    model_path = verify_model_file(directory, read_metadata(directory), expected_sha256)
+    The file is read once and its bytes are both verified and used: a file replaced in between is never read
+    unverified. The member's size is bounded before it is inflated.
+    """
+    from adscreen.scoring_model import MAX_SCORING_BYTES, SCORING_MEMBER, ScoringModel
+
+    metadata = read_metadata(directory)
+    content = model_file_path(directory, metadata).read_bytes()
+    model_path = verify_model_file(directory, metadata, expected_sha256, content)
     try:
-        with zipfile.ZipFile(model_path) as archive:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
             if SCORING_MEMBER not in archive.namelist():
                 return None
+            if archive.getinfo(SCORING_MEMBER).file_size > MAX_SCORING_BYTES:
+                raise ModelIntegrityError(f"{model_path}: its scoring arrays are over {MAX_SCORING_BYTES:,} bytes")
             data = archive.read(SCORING_MEMBER)
-    except (OSError, zipfile.BadZipFile):
+    except zipfile.BadZipFile:
         return None  # not a zip (a pickle): reading the whole model says why it is refused
     try:
         return ScoringModel.from_bytes(data)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 Band = Literal["low", "medium", "high"]
 FORMAT = 1
+# The largest scoring member read (inflated): the shipped model's is 7 MB; a crafted one must not exhaust memory.
+MAX_SCORING_BYTES = 256 * 2**20
 # The member of a model file (a skops zip) that holds ``to_bytes``: skops reads only the members it wrote.
 SCORING_MEMBER = "adscreen-scoring.npz"
 _HEADER = "header"  # the npz member that holds the JSON header, as UTF-8 bytes
@@ -185,40 +188,66 @@ class ScoringModel:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ScoringModel:
-        """A model written by ``to_bytes``; anything else is a ModelIntegrityError. Reads no pickle."""
+        """A model written by ``to_bytes``, checked (``checked``); anything else is a ModelIntegrityError.
+        Reads no pickle; a value that is not a finite number where one belongs is refused."""
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as stored:
                 arrays = {name: stored[name] for name in stored.files}
-            header = json.loads(arrays.pop(_HEADER).tobytes().decode("utf-8"))
+            header = json.loads(arrays.pop(_HEADER).tobytes().decode("utf-8"), parse_constant=_refuse_constant)
             if header.get("format") != FORMAT:
                 raise ModelIntegrityError(f"scoring arrays of format {header.get('format')!r}, not {FORMAT}")
             blocks = tuple(_block(fields, arrays) for fields in header["blocks"])
             model = cls(
-                FeatureLayout.checked(blocks, tuple(header["flag_columns"])),
-                arrays["coef"],
-                arrays["intercept"],
-                arrays["calibrator_coef"],
-                arrays["calibrator_intercept"],
+                FeatureLayout.checked(blocks, tuple(map(str, header["flag_columns"]))),
+                _floats(arrays["coef"]),
+                _floats(arrays["intercept"]),
+                _floats(arrays["calibrator_coef"]),
+                _floats(arrays["calibrator_intercept"]),
                 float(header["threshold"]),
                 Bands(*map(float, header["bands"])),
                 {str(language): float(offset) for language, offset in header["language_offsets"].items()},
-                tuple(header["flag_specs"]),
-            )
+                tuple(dict(spec) for spec in header["flag_specs"]),
+            ).checked()
+            model.flags  # noqa: B018 (compiled now: a spec that does not validate is refused here, not on an ad)
+            return model
         except ModelIntegrityError:
             raise
         except Exception as error:  # a damaged or crafted member fails in many ways; none of them runs code
-            raise ModelIntegrityError(f"cannot read the scoring arrays: {error}") from None
-        return model.checked()
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ModelIntegrityError(f"cannot read the scoring arrays: {reason}") from None
 
     def checked(self) -> ScoringModel:
-        """This model, if its weights fit its feature row and its flag columns are its flags'; else a
-        ModelIntegrityError."""
+        """This model, if its weights fit its feature row, its numbers are finite and in range, and its flag
+        columns are its flags'; else a ModelIntegrityError."""
         shapes = (self.coef.shape, self.intercept.shape, self.calibrator_coef.shape, self.calibrator_intercept.shape)
         if shapes != ((1, self.layout.width), (1,), (1, 1), (1,)):
             raise ModelIntegrityError(f"scoring arrays of shapes {shapes} for {self.layout.width} features")
+        arrays = (self.coef, self.intercept, self.calibrator_coef, self.calibrator_intercept)
+        numbers = [self.threshold, self.bands.low, self.bands.high, *self.language_offsets.values()]
+        if not all(np.isfinite(array).all() for array in arrays) or not np.isfinite(numbers).all():
+            raise ModelIntegrityError("scoring arrays with a weight or number that is not finite")
+        if not 0.0 <= self.bands.low <= self.bands.high <= 1.0 or not 0.0 <= self.threshold <= 1.0:
+            raise ModelIntegrityError("scoring arrays whose threshold or bands are not risks between 0 and 1")
         if self.layout.flag_columns != tuple(FLAG_PREFIX + str(spec.get("id")) for spec in self.flag_specs):
             raise ModelIntegrityError("scoring arrays whose flag columns are not their flags'")
         return self
+
+
+def _refuse_constant(name: str) -> float:
+    raise ModelIntegrityError(f"scoring arrays with {name} in their header")
+
+
+def _floats(array: np.ndarray) -> np.ndarray:
+    """A stored weight array, which must be float64 as the pipeline's are."""
+    if array.dtype != np.float64:
+        raise ModelIntegrityError(f"scoring weights of type {array.dtype}, not float64")
+    return array
+
+
+def _integers(array: np.ndarray, name: str) -> np.ndarray:
+    if array.dtype.kind not in "iu":
+        raise ModelIntegrityError(f"{name} of type {array.dtype}, not integers")
+    return array
 
 
 def pack_terms(terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -244,13 +273,18 @@ def _fields(block: Block, skip: tuple[str, ...] = ()) -> dict:
 def _block(fields: dict, arrays: dict[str, np.ndarray]) -> Block:
     kind = fields.pop("kind")
     if kind == "flags":
-        positions = tuple(map(int, fields["positions"]))
+        if not all(isinstance(position, int) for position in fields["positions"]):
+            raise ModelIntegrityError("flag positions that are not integers")
+        positions = tuple(fields["positions"])
         return FlagBlock(
             str(fields["name"]), int(fields["start"]), int(fields["stop"]), positions, _weight(fields["weight"])
         )
     name = str(fields["name"])
-    terms = unpack_terms(arrays[f"{name}.terms"], arrays[f"{name}.ends"])
-    columns = arrays[f"{name}.columns"].tolist()
+    terms = unpack_terms(arrays[f"{name}.terms"], _integers(arrays[f"{name}.ends"], f"block {name!r}: term ends"))
+    columns = _integers(arrays[f"{name}.columns"], f"block {name!r}: columns").tolist()
+    idf = arrays[f"{name}.idf"]
+    if idf.dtype not in (np.float32, np.float64) or not np.isfinite(idf).all():
+        raise ModelIntegrityError(f"block {name!r}: idf weights of type {idf.dtype} or not finite")
     if len(terms) != len(columns):
         raise ModelIntegrityError(f"block {name!r}: {len(terms)} terms for {len(columns)} columns")
     return TextBlock(
@@ -260,7 +294,7 @@ def _block(fields: dict, arrays: dict[str, np.ndarray]) -> Block:
         str(fields["analyzer"]),
         (int(fields["ngram_range"][0]), int(fields["ngram_range"][1])),
         dict(zip(terms, columns, strict=True)),
-        arrays[f"{name}.idf"],
+        idf,
         bool(fields["sublinear_tf"]),
         frozenset(map(str, fields["stop_words"])),
         _weight(fields["weight"]),
@@ -268,4 +302,9 @@ def _block(fields: dict, arrays: dict[str, np.ndarray]) -> Block:
 
 
 def _weight(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
+    """A block weight as the union stores it: a plain number (see ``FeatureLayout.of``)."""
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise ModelIntegrityError(f"a block weight {value!r} that is not a finite number")
+    return float(value)

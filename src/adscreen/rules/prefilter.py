@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.metadata
 import json
 import os
 import re
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,8 +55,18 @@ def _import_hyperscan() -> Any:
 
 
 hyperscan: Any = _import_hyperscan()
-# This module's own code, part of the cache key: a change to how patterns are widened compiles anew.
-_WIDENING_CODE = Path(__file__).read_bytes()
+
+
+def _widening_code() -> bytes:
+    """This module's own code, part of the cache key: a change to how patterns are widened compiles anew
+    (adscreen's version stands in where the source cannot be read, say from a zip)."""
+    try:
+        return Path(__file__).read_bytes()
+    except OSError:
+        return importlib.metadata.version("adscreen").encode()
+
+
+_WIDENING_CODE = _widening_code()
 
 # UTF-8 text; one report per pattern is enough; widened patterns may match empty; and hyperscan's
 # PREFILTER mode may widen further what it cannot compile exactly, which keeps the superset.
@@ -299,9 +311,10 @@ class Prefilter:
         )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.partial")
-            partial.write_bytes(json.dumps(self.always).encode() + b"\n" + hyperscan.dumpb(database))
-            partial.replace(path)  # whole or not at all, with other processes compiling the same
+            handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".partial")
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(json.dumps(self.always).encode() + b"\n" + hyperscan.dumpb(database))
+            os.replace(partial, path)  # whole or not at all, with other processes and threads compiling the same
         except OSError:
             pass  # a read-only home: the next process compiles again, with the same results
         return database
