@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import skops.io
 from typer.testing import CliRunner
 
 from adscreen import Scorer, load_model
@@ -78,12 +79,34 @@ def test_scores_from_the_arrays_are_the_pipelines(scorer: Scorer) -> None:
     assert np.abs(batch.risks - scorer.loaded.model.risk(TEXTS)).max() <= 1e-12
 
 
-def test_a_model_file_without_the_arrays_scores_the_same(tmp_path: Path) -> None:
-    """A model file written before the arrays were: scoring takes them from the pipeline."""
-    folder = copied_model(tmp_path, None)
-    older = load_model(str(folder))
+def test_a_model_file_written_before_the_arrays_scores_from_its_pipeline() -> None:
+    """adscreen-v7 was written before the arrays: scoring takes them from its pipeline, to the same risks."""
+    older = load_model("adscreen-v7")
     assert older.loaded._model is not None
-    assert np.array_equal(older.score_many(TEXTS[:200]).risks, load_model().score_many(TEXTS[:200]).risks)
+    assert np.array_equal(older.score_many(TEXTS[:200]).risks, older.loaded.model.risk(TEXTS[:200]))
+
+
+def test_the_vocabularies_are_stored_once(scorer: Scorer) -> None:
+    """The skops part of the shipped file names the vocabularies its scoring arrays hold; the whole pipeline,
+    read back, has them as the fitted vectorizers had them."""
+    model_file = SHIPPED / json.loads((SHIPPED / METADATA_FILE).read_text(encoding="utf-8"))["model_file"]
+    found = set(skops.io.get_untrusted_types(file=model_file))
+    assert "adscreen.artefact.VocabularyInScoringArrays" in found
+    assert "adscreen.artefact.PackedVocabulary" not in found
+    layout = scorer.loaded.scoring.layout
+    for name, vectorizer, _ in scorer.loaded.model.pipeline.named_steps["features"].transformers_:
+        if hasattr(vectorizer, "idf_"):
+            block = next(block for block in layout.blocks if block.name == name)
+            assert {term: int(column) + block.start for term, column in vectorizer.vocabulary_.items()} == (
+                block.vocabulary
+            )
+
+
+def test_a_file_whose_skops_part_names_missing_arrays_is_refused(tmp_path: Path) -> None:
+    """Without its scoring arrays, the shipped file's pipeline has no vocabularies: refused with one line."""
+    folder = copied_model(tmp_path, None)
+    with pytest.raises(ModelIntegrityError, match="scoring arrays it does not have"):
+        load_model_dir(folder)
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
@@ -96,23 +119,13 @@ def test_damaged_scoring_arrays_are_a_clear_error(tmp_path: Path, scorer: Scorer
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
 
 
-def damaged_vocabulary(model: ScoringModel) -> ScoringModel:
-    word = model.layout.word
-    blocks = tuple(
-        replace(block, vocabulary={**word.vocabulary, "zzz": word.stop + 5}) if block is word else block
-        for block in model.layout.blocks
-    )
-    return replace(model, layout=replace(model.layout, blocks=blocks))
-
-
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
         (lambda model: replace(model, coef=model.coef[:, :-1]), "shapes"),
-        (damaged_vocabulary, "columns or idf weights outside it"),
         (lambda model: replace(model, flag_specs=model.flag_specs[1:]), "flag columns"),
     ],
-    ids=["coefficients", "vocabulary", "flags"],
+    ids=["coefficients", "flags"],
 )
 def test_arrays_that_do_not_fit_together_are_refused(
     tmp_path: Path, scorer: Scorer, damage: Callable[[ScoringModel], ScoringModel], message: str
@@ -147,7 +160,8 @@ CRAFTED = {
     "bands outside 0..1": (lambda fields: fields.update(bands=[0.2, 7.0]), {}),
     "a billion-word n-gram": (set_word_ngrams, {}),
     "coefficients as text": (None, {"coef": np.array([["0.1"] * 180029])}),
-    "columns as floats": (None, {"word.columns": np.arange(60000, dtype=np.float64)}),
+    "term ends as floats": (None, {"word.ends": np.arange(1, 60001, dtype=np.float64)}),
+    "a term short of the columns": (None, {"word.ends": np.arange(1, 60000, dtype=np.int64)}),
     "an infinite idf weight": (None, {"char.idf": np.full(120000, np.inf, dtype=np.float32)}),
 }
 

@@ -19,9 +19,12 @@ nothing: a file holding a scikit-learn estimator of a module adscreen never impo
 clustering) is refused, where skops' own list would have let it through. Functions, modules and any other class are refused with the names skops found:
 give a new artefact class a ``@dataclass`` (or make it an estimator) to have it trusted.
 
-TF-IDF vocabularies are written as three arrays (``PackedVocabulary``): skops writes a dict
-entry by entry (with a NumPy integer value, one zip member each), which made the shipped
-model a 190 MB file that took 8 minutes to write and 27 s to load.
+TF-IDF vocabularies are never written as dicts: skops writes a dict entry by entry (with a
+NumPy integer value, one zip member each), which made the shipped model a 190 MB file that
+took 8 minutes to write and 27 s to load. An adscreen model's vocabularies are stored once, in
+its scoring arrays (``scoring_model``), which the file also holds; the skops part names them
+(``VocabularyInScoringArrays``). Any other vocabulary is written as three arrays
+(``PackedVocabulary``), as model files written before the scoring arrays hold theirs.
 """
 
 from __future__ import annotations
@@ -41,7 +44,15 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 
 from adscreen.errors import ModelIntegrityError
-from adscreen.scoring_model import SCORING_MEMBER, ScoringModel, pack_terms, unpack_terms
+from adscreen.feature_layout import TextBlock
+from adscreen.scoring_model import (
+    SCORING_MEMBER,
+    ScoringModel,
+    member_of,
+    pack_terms,
+    terms_by_column,
+    unpack_terms,
+)
 
 
 def _import_skops_io() -> ModuleType:
@@ -89,6 +100,14 @@ class PackedVocabulary:
         return dict(zip(unpack_terms(self.blob, self.ends), self.columns, strict=True))
 
 
+@dataclasses.dataclass
+class VocabularyInScoringArrays:
+    """Stands in the skops part of a model file for the vocabulary of the feature block ``block``, which the
+    file's scoring arrays hold: the vocabularies are the largest part of a model, and stored once."""
+
+    block: str
+
+
 def _package(module_name: str) -> str:
     return module_name.partition(".")[0]
 
@@ -133,11 +152,12 @@ def _objects(root: object) -> Iterator[Any]:
             stack.extend(vars(item).values())
 
 
-def _swap_vocabularies(root: object, swap: Callable[[object], object | None]) -> list[tuple[Any, object]]:
-    """Replace each ``vocabulary_`` that ``swap`` maps to something; returns (owner, old value) to undo."""
+def _swap_vocabularies(root: object, swap: Callable[[Any, object], object | None]) -> list[tuple[Any, object]]:
+    """Replace each ``vocabulary_`` that ``swap`` (of its owner and it) maps to something; returns (owner, old
+    value) to undo."""
     swapped = []
     for item in list(_objects(root)):
-        replacement = swap(vars(item).get("vocabulary_"))
+        replacement = swap(item, vars(item).get("vocabulary_"))
         if replacement is not None:
             swapped.append((item, item.vocabulary_))
             item.vocabulary_ = replacement
@@ -145,8 +165,17 @@ def _swap_vocabularies(root: object, swap: Callable[[object], object | None]) ->
 
 
 @contextmanager
-def _packed(model: object) -> Iterator[None]:
-    swapped = _swap_vocabularies(model, lambda value: PackedVocabulary.of(value) if isinstance(value, dict) else None)
+def _packed(model: object, in_scoring_arrays: dict[int, str] | None = None) -> Iterator[None]:
+    """Within the block, ``model``'s vocabularies are what the file stores: the name of their block where the
+    scoring arrays hold them (``in_scoring_arrays``: id of the vectorizer -> block), else packed arrays."""
+    named = in_scoring_arrays or {}
+
+    def pack(owner: object, value: object) -> object | None:
+        if not isinstance(value, dict):
+            return None
+        return VocabularyInScoringArrays(named[id(owner)]) if id(owner) in named else PackedVocabulary.of(value)
+
+    swapped = _swap_vocabularies(model, pack)
     try:
         yield
     finally:
@@ -160,7 +189,8 @@ def dump(model: object, path: Path) -> None:
     from adscreen.model import AdModel
 
     scoring = ScoringModel.of(model).to_bytes() if isinstance(model, AdModel) else None  # before writing anything
-    with _packed(model):
+    blocks = _vectorizer_blocks(model) if isinstance(model, AdModel) else {}
+    with _packed(model, blocks):
         skops_io.dump(model, path, compression=COMPRESSION)
     if scoring is not None:
         with zipfile.ZipFile(path, "a", compression=COMPRESSION) as archive:
@@ -184,10 +214,41 @@ def load(path: Path) -> object:
                 " (only data classes of adscreen, scikit-learn, NumPy and SciPy)"
             )
         model = skops_io.load(path, trusted=found)
-        _swap_vocabularies(model, lambda value: value.unpacked() if isinstance(value, PackedVocabulary) else None)
+        stored = _stored_vocabularies(path) if _names_stored_vocabularies(model) else {}
+
+        def unpack(owner: object, value: object) -> object | None:
+            if isinstance(value, VocabularyInScoringArrays):
+                return stored[value.block]
+            return value.unpacked() if isinstance(value, PackedVocabulary) else None
+
+        _swap_vocabularies(model, unpack)
     except ModelIntegrityError:
         raise
     except Exception as error:  # a damaged or crafted file fails in many ways; none of them runs its code
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelIntegrityError(f"{path}: cannot read the model file: {reason}") from None
     return model
+
+
+def _vectorizer_blocks(model: Any) -> dict[int, str]:  # an AdModel
+    """Each TF-IDF vectorizer of the model's feature union (by id) -> its block's name in the scoring arrays."""
+    features = model.pipeline.named_steps["features"]
+    return {id(transformer): name for name, transformer, _ in features.transformers_ if hasattr(transformer, "idf_")}
+
+
+def _names_stored_vocabularies(model: object) -> bool:
+    return any(isinstance(vars(item).get("vocabulary_"), VocabularyInScoringArrays) for item in _objects(model))
+
+
+def _stored_vocabularies(path: Path) -> dict[str, dict]:
+    """The vocabularies a model file's scoring arrays hold, by block, as the fitted vectorizers hold them
+    (block-local columns as NumPy integers)."""
+    data = member_of(path.read_bytes())
+    if data is None:
+        raise ModelIntegrityError(f"{path}: its vocabularies are in scoring arrays it does not have")
+    scoring = ScoringModel.from_bytes(data)
+    return {
+        block.name: dict(zip(terms_by_column(block), np.arange(block.stop - block.start), strict=True))
+        for block in scoring.layout.blocks
+        if isinstance(block, TextBlock)
+    }

@@ -20,13 +20,11 @@ user vouches for.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
 import tempfile
 import threading
-import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -212,22 +210,14 @@ def _read_scoring(directory: Path, expected_sha256: str | None) -> ScoringModel 
     The file is read once and its bytes are both verified and used: a file replaced in between is never read
     unverified. The member's size is bounded before it is inflated.
     """
-    from adscreen.scoring_model import MAX_SCORING_BYTES, SCORING_MEMBER, ScoringModel
+    from adscreen.scoring_model import ScoringModel, member_of
 
     metadata = read_metadata(directory)
     content = model_file_path(directory, metadata).read_bytes()
     model_path = verify_model_file(directory, metadata, expected_sha256, content)
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            if SCORING_MEMBER not in archive.namelist():
-                return None
-            if archive.getinfo(SCORING_MEMBER).file_size > MAX_SCORING_BYTES:
-                raise ModelIntegrityError(f"{model_path}: its scoring arrays are over {MAX_SCORING_BYTES:,} bytes")
-            data = archive.read(SCORING_MEMBER)
-    except zipfile.BadZipFile:
-        return None  # not a zip (a pickle): reading the whole model says why it is refused
-    try:
-        return ScoringModel.from_bytes(data)
+        data = member_of(content)  # None for a pickle too: reading the whole model says why it is refused
+        return None if data is None else ScoringModel.from_bytes(data)
     except ModelIntegrityError as error:
         raise ModelIntegrityError(f"{model_path}: {error}") from None
 

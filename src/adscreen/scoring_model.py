@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -164,13 +165,8 @@ class ScoringModel:
             if isinstance(block, FlagBlock):
                 blocks.append({"kind": "flags", **_fields(block)})
                 continue
-            blob, ends = pack_terms(list(block.vocabulary))
-            arrays |= {
-                f"{block.name}.terms": blob,
-                f"{block.name}.ends": ends,
-                f"{block.name}.columns": np.fromiter(block.vocabulary.values(), dtype=np.int64),
-                f"{block.name}.idf": block.idf,
-            }
+            blob, ends = pack_terms(terms_by_column(block))
+            arrays |= {f"{block.name}.terms": blob, f"{block.name}.ends": ends, f"{block.name}.idf": block.idf}
             blocks.append({"kind": "text", **_fields(block, skip=("vocabulary", "idf"))})
         header = {
             "format": FORMAT,
@@ -250,6 +246,29 @@ def _integers(array: np.ndarray, name: str) -> np.ndarray:
     return array
 
 
+def terms_by_column(block: TextBlock) -> list[str]:
+    """A block's terms in the order of their columns, which a fitted vectorizer numbers 0, 1, 2 ... with none
+    left out: stored so, the terms alone give the vocabulary."""
+    terms = sorted(block.vocabulary, key=block.vocabulary.__getitem__)
+    if [block.vocabulary[term] for term in terms] != list(range(block.start, block.stop)):
+        raise ModelIntegrityError(f"block {block.name!r}: its columns are not numbered one after another")
+    return terms
+
+
+def member_of(model_file: bytes) -> bytes | None:
+    """The scoring arrays in a model file's bytes, or None when it has none (written before them, or a pickle);
+    a member too large to inflate is a ModelIntegrityError."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(model_file)) as archive:
+            if SCORING_MEMBER not in archive.namelist():
+                return None
+            if archive.getinfo(SCORING_MEMBER).file_size > MAX_SCORING_BYTES:
+                raise ModelIntegrityError(f"its scoring arrays are over {MAX_SCORING_BYTES:,} bytes")
+            return archive.read(SCORING_MEMBER)
+    except zipfile.BadZipFile:
+        return None
+
+
 def pack_terms(terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Strings as arrays: their UTF-8 bytes end to end, and where each ends."""
     encoded = [term.encode("utf-8", "surrogatepass") for term in terms]
@@ -279,21 +298,20 @@ def _block(fields: dict, arrays: dict[str, np.ndarray]) -> Block:
         return FlagBlock(
             str(fields["name"]), int(fields["start"]), int(fields["stop"]), positions, _weight(fields["weight"])
         )
-    name = str(fields["name"])
+    name, start, stop = str(fields["name"]), int(fields["start"]), int(fields["stop"])
     terms = unpack_terms(arrays[f"{name}.terms"], _integers(arrays[f"{name}.ends"], f"block {name!r}: term ends"))
-    columns = _integers(arrays[f"{name}.columns"], f"block {name!r}: columns").tolist()
     idf = arrays[f"{name}.idf"]
     if idf.dtype not in (np.float32, np.float64) or not np.isfinite(idf).all():
         raise ModelIntegrityError(f"block {name!r}: idf weights of type {idf.dtype} or not finite")
-    if len(terms) != len(columns):
-        raise ModelIntegrityError(f"block {name!r}: {len(terms)} terms for {len(columns)} columns")
+    if len(terms) != stop - start or len(set(terms)) != len(terms):
+        raise ModelIntegrityError(f"block {name!r}: {len(terms)} terms for {stop - start} columns")
     return TextBlock(
         name,
-        int(fields["start"]),
-        int(fields["stop"]),
+        start,
+        stop,
         str(fields["analyzer"]),
         (int(fields["ngram_range"][0]), int(fields["ngram_range"][1])),
-        dict(zip(terms, columns, strict=True)),
+        {term: start + offset for offset, term in enumerate(terms)},
         idf,
         bool(fields["sublinear_tf"]),
         frozenset(map(str, fields["stop_words"])),
