@@ -217,7 +217,7 @@ def _read_scoring(directory: Path, expected_sha256: str | None) -> ScoringModel 
     model_path = verify_model_file(directory, metadata, expected_sha256, content)
     try:
         data = member_of(content)  # None for a pickle too: reading the whole model says why it is refused
-        return None if data is None else ScoringModel.from_bytes(data)
+        return None if data is None else ScoringModel.from_bytes(data).compiled()
     except ModelIntegrityError as error:
         raise ModelIntegrityError(f"{model_path}: {error}") from None
 

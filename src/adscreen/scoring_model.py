@@ -204,13 +204,20 @@ class ScoringModel:
                 {str(language): float(offset) for language, offset in header["language_offsets"].items()},
                 tuple(dict(spec) for spec in header["flag_specs"]),
             ).checked()
-            model.flags  # noqa: B018 (compiled now: a spec that does not validate is refused here, not on an ad)
-            return model
         except ModelIntegrityError:
             raise
         except Exception as error:  # a damaged or crafted member fails in many ways; none of them runs code
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise ModelIntegrityError(f"cannot read the scoring arrays: {reason}") from None
+            raise _unreadable(error) from None
+        return model
+
+    def compiled(self) -> ScoringModel:
+        """This model with its flags compiled: what scoring reads is refused now, not on its first ad, when a
+        flag spec does not validate or compile."""
+        try:
+            self.flags  # noqa: B018 (a cached property: reading it compiles the flags)
+        except Exception as error:
+            raise _unreadable(error) from None
+        return self
 
     def checked(self) -> ScoringModel:
         """This model, if its weights fit its feature row, its numbers are finite and in range, and its flag
@@ -227,6 +234,11 @@ class ScoringModel:
         if self.layout.flag_columns != tuple(FLAG_PREFIX + str(spec.get("id")) for spec in self.flag_specs):
             raise ModelIntegrityError("scoring arrays whose flag columns are not their flags'")
         return self
+
+
+def _unreadable(error: Exception) -> ModelIntegrityError:
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return ModelIntegrityError(f"cannot read the scoring arrays: {reason}")
 
 
 def _refuse_constant(name: str) -> float:
