@@ -16,8 +16,9 @@ so that new fields of ``AdModel`` load without touching this module:
 
 Only classes from modules already imported are considered, so checking a file imports
 nothing: a file holding a scikit-learn estimator of a module adscreen never imports (a tree, a
-clustering) is refused, where skops' own list would have let it through. Functions, modules and any other class are refused with the names skops found:
-give a new artefact class a ``@dataclass`` (or make it an estimator) to have it trusted.
+clustering) is refused, where skops' own list would have let it through. Functions, modules
+and any other class are refused with the names skops found: give a new artefact class a
+``@dataclass`` (or make it an estimator) to have it trusted.
 
 TF-IDF vocabularies are never written as dicts: skops writes a dict entry by entry (with a
 NumPy integer value, one zip member each), which made the shipped model a 190 MB file that
