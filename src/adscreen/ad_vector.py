@@ -96,9 +96,9 @@ class AdVectorizer:
         indices, values = [], []
         for block in self.blocks:
             if isinstance(block, FlagBlock):
-                columns = [block.start + i for i, position in enumerate(block.positions) if fired[position]]
-                indices.append(np.array(columns, dtype=np.int64))
-                values.append(np.ones(len(columns)) * (1.0 if block.weight is None else block.weight))
+                block_columns, block_values = block.row(fired)
+                indices.append(block_columns)
+                values.append(block_values)
                 continue
             if block is self.word:
                 block_indices = word_indices

@@ -67,21 +67,21 @@ class TextBlock:
     def values(self, indices: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """One row's TF-IDF values from its counts (``indices`` sorted, local to the block), weighted."""
         values = counts.astype(self.dtype)
-        if self.sublinear_tf:
-            np.log(values, values)
-            values += 1.0
-        values *= self.idf[indices]
-        normalise_rows_l2(values, np.array([0, len(values)]))
+        self._tfidf(values, indices, np.array([0, len(values)]))
         return _weighted(values, self.weight)
 
     def matrix(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
         """Rows of TF-IDF values from a count matrix (block-local columns, sorted indices), weighted; in place."""
-        if self.sublinear_tf:
-            np.log(counts.data, counts.data)
-            counts.data += 1.0
-        counts.data *= self.idf[counts.indices]
-        normalise_rows_l2(counts.data, counts.indptr)
+        self._tfidf(counts.data, counts.indices, counts.indptr)
         return _weighted(counts, self.weight)
+
+    def _tfidf(self, data: np.ndarray, indices: np.ndarray, indptr: Any) -> None:
+        """CSR rows of counts made TF-IDF values in place: ``TfidfTransformer.transform``'s steps, in its order."""
+        if self.sublinear_tf:
+            np.log(data, data)
+            data += 1.0
+        data *= self.idf[indices]
+        normalise_rows_l2(data, indptr)
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,13 @@ class FlagBlock:
     weight: float | None
 
     def matrix(self, fired: np.ndarray) -> sparse.csr_matrix:
+        """Rows of the block from the flags' 0/1 indicators (one row per ad, in the model's flag order), weighted."""
         return _weighted(sparse.csr_matrix(np.asarray(fired, dtype=np.float64)[:, list(self.positions)]), self.weight)
+
+    def row(self, fired: list[bool]) -> tuple[np.ndarray, np.ndarray]:
+        """One ad's columns of the block (those of the flags that fired) and their values, weighted."""
+        columns = [self.start + offset for offset, position in enumerate(self.positions) if fired[position]]
+        return np.array(columns, dtype=np.int64), _weighted(np.ones(len(columns)), self.weight)
 
 
 Block = TextBlock | FlagBlock
