@@ -72,6 +72,8 @@ def test_evaluate_prints_every_part_family_language_and_false_alarm_rate(small_m
     assert "  overall " in result.stdout and "  family real " in result.stdout
     assert "  language ru " in result.stdout
     assert "false alarms ru" in result.stdout
+    assert "  source s  n=12  recall " in result.stdout and "false alarms " in result.stdout
+    assert "recall at 3% false alarms: " in result.stdout
 
 
 def test_the_console_script_points_at_the_app() -> None:

@@ -55,6 +55,34 @@ def test_evaluate_reports_the_share_of_legitimate_ads_flagged(small_model: Path,
     assert evaluate(loaded, [small_labelled_file])["false_positive_rate"] == round(flagged.mean(), 4)
 
 
+def test_evaluate_reads_recall_where_few_legitimate_ads_are_flagged_and_rates_per_source(
+    small_model: Path, small_held_out_file: Path, tmp_path: Path
+) -> None:
+    """Two files from sources the model never saw, one of scams and one of vacancies: the hotline's
+    question (recall at 3% false alarms) and each source's own rate, measured at the model's cut."""
+    frame = read_labelled([small_held_out_file]).frame
+    files = []
+    for label, source in ((1, "github:someone/spam:posts.txt@abc"), (0, "github:other/board:ads.csv@def")):
+        path = tmp_path / f"{label}.jsonl"
+        rows = [{"text": text, "label": label, "source": source} for text in frame.loc[frame["label"] == label, "text"]]
+        path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+        files.append(path)
+    loaded = load_model_dir(small_model)
+    report = evaluate(loaded, files)
+    risks = np.asarray(loaded.model.risk(list(frame["text"])))
+    labels = frame["label"].to_numpy()
+    at_rate = report["recall_at_false_alarm_rate"]
+    assert at_rate["false_positive_rate"] <= 0.03
+    assert at_rate["recall"] == round(float((risks[labels == 1] >= at_rate["threshold"]).mean()), 4)
+    assert set(report["per_source"]) == {"someone/spam:posts.txt", "other/board:ads.csv"}
+    scams, vacancies = report["per_source"]["someone/spam:posts.txt"], report["per_source"]["other/board:ads.csv"]
+    threshold = loaded.model.threshold
+    assert scams["recall"] == round(float((risks[labels == 1] >= threshold).mean()), 4)
+    assert scams["false_positive_rate"] is None and vacancies["recall"] is None
+    assert vacancies["false_positive_rate"] == round(float((risks[labels == 0] >= threshold).mean()), 4)
+    assert evaluate(loaded, files[:1])["recall_at_false_alarm_rate"] is None  # one label: nothing to trade off
+
+
 @pytest.mark.parametrize(
     ("rate", "threshold"),
     [(1.0, 0.1), (0.5, 0.5), (0.25, 0.7), (0.0, 0.95)],

@@ -96,6 +96,7 @@ def evaluate(
 
     Example: adscreen evaluate models/adscreen-v2 held_out.csv --json
     """
+    from adscreen.training.metrics import HOTLINE_FALSE_ALARM_RATE
     from adscreen.training.report import metric_rows
     from adscreen.training.runs import evaluate as evaluate_model
 
@@ -120,6 +121,17 @@ def evaluate(
     for language, alarms in metrics["false_alarms_by_language"].items():
         out.print(
             f"  false alarms {language:5} {alarms['false_alarm_rate']:.2%} of {alarms['legitimate']} legitimate ads"
+        )
+    for source, rates in report["per_source"].items():
+        parts = [f"recall {rates['recall']:.2%}"] if rates["recall"] is not None else []
+        if rates["false_positive_rate"] is not None:
+            parts.append(f"false alarms {rates['false_positive_rate']:.2%}")
+        out.print(f"  source {source}  n={rates['n']}  " + "  ".join(parts))
+    at_rate = report["recall_at_false_alarm_rate"]
+    if at_rate is not None:
+        out.print(
+            f"  recall at {HOTLINE_FALSE_ALARM_RATE:.0%} false alarms: {at_rate['recall']:.2%}"
+            f" (risk cut {at_rate['threshold']}, false alarms {at_rate['false_positive_rate']:.2%})"
         )
 
 

@@ -21,7 +21,14 @@ from adscreen.registry import LoadedModel, save_model
 from adscreen.rules.redflags import load_flags
 from adscreen.training.corpus import LabelledAds, read_labelled
 from adscreen.training.fit import train
-from adscreen.training.metrics import false_positive_rate, real_rate_weights, summary_metrics
+from adscreen.training.metrics import (
+    HOTLINE_FALSE_ALARM_RATE,
+    false_positive_rate,
+    group_rates,
+    real_rate_weights,
+    recall_at_false_positive_rate,
+    summary_metrics,
+)
 from adscreen.training.report import write_model_card, write_report
 
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "pandas", "joblib", "pyarrow", "lingua-language-detector", "adscreen")
@@ -114,15 +121,25 @@ def train_to_folder(
 
 def evaluate(loaded: LoadedModel, data: list[Path], max_chars: int = MAX_AD_CHARS) -> dict:
     """Metrics of a loaded model on labelled files, at its own threshold, and its false-alarm rate there
-    (the share of legitimate ads flagged: what ``train --false-alarm-rate`` can keep)."""
+    (the share of legitimate ads flagged: what ``train --false-alarm-rate`` can keep).
+
+    Also, for data from sources the model never saw (one file of scam posts, one of vacancies),
+    what a hotline asks: each source's recall or false-alarm rate, and the recall where at most
+    ``HOTLINE_FALSE_ALARM_RATE`` of the legitimate ads are flagged (None with one label only).
+    """
     ads = read_labelled(data, max_chars)
     risks = np.asarray(loaded.model.risk(list(ads.frame["text"])))
     threshold = loaded.model.threshold
     labels = ads.frame["label"].to_numpy()
+    weights = real_rate_weights(ads.frame)
     return {
         "model": {"name": loaded.name, "version": loaded.version},
         "threshold": threshold,
         "data": data_summary(ads),
         "metrics": summary_metrics(ads.frame, risks, threshold),
-        "false_positive_rate": round(false_positive_rate(labels, risks, threshold, real_rate_weights(ads.frame)), 4),
+        "false_positive_rate": round(false_positive_rate(labels, risks, threshold, weights), 4),
+        "recall_at_false_alarm_rate": recall_at_false_positive_rate(labels, risks, HOTLINE_FALSE_ALARM_RATE, weights)
+        if len(np.unique(labels)) == 2
+        else None,
+        "per_source": group_rates(ads.frame, risks, threshold, "source"),
     }
