@@ -129,9 +129,10 @@ def evaluate(
         out.print(f"  source {source}  n={rates['n']}  " + "  ".join(parts))
     at_rate = report["recall_at_false_alarm_rate"]
     if at_rate is not None:
+        cut = "above every risk" if at_rate["threshold"] is None else f"{at_rate['threshold']:.4f}"
         out.print(
             f"  recall at {HOTLINE_FALSE_ALARM_RATE:.0%} false alarms: {at_rate['recall']:.2%}"
-            f" (risk cut {at_rate['threshold']}, false alarms {at_rate['false_positive_rate']:.2%})"
+            f" (risk cut {cut}, false alarms {at_rate['false_positive_rate']:.2%})"
         )
 
 
