@@ -101,9 +101,7 @@ def held_out_source_metrics(frame: pd.DataFrame, risks: np.ndarray, threshold: f
     return {
         "overall": binary_metrics(labels, risks, threshold),
         "per_language": grouped_metrics(frame, risks, threshold, "language"),
-        "recall_at_false_alarm_rate": recall_at_false_positive_rate(labels, risks, HOTLINE_FALSE_ALARM_RATE)
-        if len(np.unique(labels)) == 2
-        else None,
+        "recall_at_false_alarm_rate": hotline_recall(labels, risks),
         "short_ads": binary_metrics(labels[short], risks[short], threshold)
         if len(np.unique(labels[short])) == 2
         else None,
@@ -148,6 +146,13 @@ def false_positive_rate(
     weights = np.ones(len(labels)) if weights is None else np.asarray(weights)
     legitimate = labels == 0
     return float(weights[legitimate & (risks >= threshold)].sum() / max(weights[legitimate].sum(), 1e-12))
+
+
+def hotline_recall(labels: np.ndarray, risks: np.ndarray, weights: np.ndarray | None = None) -> dict | None:
+    """``recall_at_false_positive_rate`` at ``HOTLINE_FALSE_ALARM_RATE``; None where the ads have one label."""
+    if len(np.unique(labels)) < 2:
+        return None
+    return recall_at_false_positive_rate(labels, risks, HOTLINE_FALSE_ALARM_RATE, weights)
 
 
 def recall_at_false_positive_rate(

@@ -22,11 +22,10 @@ from adscreen.rules.redflags import load_flags
 from adscreen.training.corpus import LabelledAds, read_labelled
 from adscreen.training.fit import train
 from adscreen.training.metrics import (
-    HOTLINE_FALSE_ALARM_RATE,
     false_positive_rate,
     group_rates,
+    hotline_recall,
     real_rate_weights,
-    recall_at_false_positive_rate,
     summary_metrics,
 )
 from adscreen.training.report import write_model_card, write_report
@@ -125,7 +124,7 @@ def evaluate(loaded: LoadedModel, data: list[Path], max_chars: int = MAX_AD_CHAR
 
     Also, for data from sources the model never saw (one file of scam posts, one of vacancies),
     what a hotline asks: each source's recall or false-alarm rate, and the recall where at most
-    ``HOTLINE_FALSE_ALARM_RATE`` of the legitimate ads are flagged (None with one label only).
+    ``metrics.HOTLINE_FALSE_ALARM_RATE`` (3%) of the legitimate ads are flagged (None with one label only).
     """
     ads = read_labelled(data, max_chars)
     risks = np.asarray(loaded.model.risk(list(ads.frame["text"])))
@@ -138,8 +137,6 @@ def evaluate(loaded: LoadedModel, data: list[Path], max_chars: int = MAX_AD_CHAR
         "data": data_summary(ads),
         "metrics": summary_metrics(ads.frame, risks, threshold),
         "false_positive_rate": round(false_positive_rate(labels, risks, threshold, weights), 4),
-        "recall_at_false_alarm_rate": recall_at_false_positive_rate(labels, risks, HOTLINE_FALSE_ALARM_RATE, weights)
-        if len(np.unique(labels)) == 2
-        else None,
+        "recall_at_false_alarm_rate": hotline_recall(labels, risks, weights),
         "per_source": group_rates(ads.frame, risks, threshold, "source"),
     }
