@@ -9,7 +9,7 @@ import pytest
 
 from adscreen.errors import DataFormatError, InputError
 from adscreen.registry import load_model_dir
-from adscreen.training.corpus import EMSCAD, WRITTEN, read_labelled
+from adscreen.training.corpus import EMSCAD, REAL, WRITTEN, read_labelled
 from adscreen.training.fit import FAMILY_WEIGHTS, threshold_at_false_alarm_rate, training_weights
 from adscreen.training.runs import evaluate, train_to_folder
 
@@ -107,6 +107,23 @@ def test_emscad_ads_weigh_their_family_weight_times_written_ads_of_the_same_cell
     assert emscad / written == pytest.approx(np.full(8, FAMILY_WEIGHTS[EMSCAD]))
     assert weights.mean() == pytest.approx(1.0)
     assert weights[frame["label"] == 1].sum() == pytest.approx(weights[frame["label"] == 0].sum())
+
+
+def test_within_a_cell_each_source_weighs_as_the_square_root_of_its_size() -> None:
+    frame = pd.DataFrame(
+        {
+            "family": [REAL] * 26,
+            "language": ["ru"] * 26,
+            "label": [1] * 20 + [0] * 6,
+            "source": ["big"] * 16 + ["small"] * 4 + ["vacancies"] * 6,
+        }
+    )
+    weights = training_weights(frame)
+    big, small = weights[frame["source"] == "big"], weights[frame["source"] == "small"]
+    assert big.sum() / small.sum() == pytest.approx(np.sqrt(16) / np.sqrt(4))
+    assert np.ptp(big) == 0 and np.ptp(small) == 0
+    assert weights[frame["label"] == 1].sum() == pytest.approx(weights[frame["label"] == 0].sum())
+    assert weights.mean() == pytest.approx(1.0)
 
 
 def test_threshold_at_a_false_alarm_rate_counts_weights_and_can_flag_nothing() -> None:
