@@ -20,3 +20,5 @@ DATA_DIR = _first_existing(_PACKAGE / "data", _CHECKOUT / "data")
 MODELS_DIR = _first_existing(_PACKAGE / "models", _CHECKOUT / "models")
 REDFLAGS_DIR = DATA_DIR / "redflags"
 SAMPLE_ADS_DIR = DATA_DIR / "ads"
+# Real public ads under a permissive licence, with their attribution (data/README.md).
+REAL_ADS_DIR = DATA_DIR / "real"

@@ -53,7 +53,7 @@ def train(
 ) -> None:
     """Train a model from labelled ads and write it with its metadata.
 
-    Example: adscreen train data/ads/*.jsonl ../shared/data/emscad_train.csv -o models/my-model --feedback
+    Example: adscreen train data/ads/*.jsonl data/real/*.jsonl ../shared/data/emscad_train.csv -o models/my-model --feedback
     """
     from adscreen.training.report import MODEL_CARD_FILE, REPORT_FILE
     from adscreen.training.runs import train_to_folder
