@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from adscreen.paths import MODELS_DIR, SAMPLE_ADS_DIR
+from adscreen.paths import MODELS_DIR, REAL_ADS_DIR, SAMPLE_ADS_DIR
 from adscreen.registry import Registry
 from adscreen.training.runs import train_to_folder
 
@@ -16,7 +16,7 @@ def test_shipped_model_records_what_it_was_trained_on() -> None:
     metadata = json.loads((SHIPPED / "metadata.json").read_text())
     sources = {Path(entry["path"]).name for entry in metadata["data"]["files"]}
     assert {"emscad_train.csv", "real_ads.jsonl"} <= sources
-    assert {path.name for path in SAMPLE_ADS_DIR.glob("*.jsonl")} <= sources
+    assert {path.name for path in [*SAMPLE_ADS_DIR.glob("*.jsonl"), *REAL_ADS_DIR.glob("*.jsonl")]} <= sources
     assert set(metadata["data"]["by_family"]) == {"written", "emscad", "real"}
     assert (SHIPPED / metadata["model_file"]).stat().st_size < 20 * 1024 * 1024
 
@@ -45,9 +45,14 @@ def assert_close(rebuilt: object, shipped: object, where: str = "metrics", size:
 def test_training_command_reproduces_the_shipped_metrics(
     emscad_path: Path, real_ads_path: Path, tmp_path: Path
 ) -> None:
-    data = [*sorted(SAMPLE_ADS_DIR.glob("*.jsonl")), emscad_path, real_ads_path]
-    rebuilt = train_to_folder(data, tmp_path / SHIPPED.name, say=lambda line: None)
+    data = [*sorted(SAMPLE_ADS_DIR.glob("*.jsonl")), *sorted(REAL_ADS_DIR.glob("*.jsonl")), emscad_path, real_ads_path]
     shipped = json.loads((SHIPPED / "metadata.json").read_text())
+    rebuilt = train_to_folder(
+        data,
+        tmp_path / SHIPPED.name,
+        false_alarm_rate=shipped["parameters"].get("false_alarm_rate"),
+        say=lambda line: None,
+    )
     assert_close(rebuilt["metrics"], shipped["metrics"])
     assert_close(rebuilt["bands"], shipped["bands"], "bands")
     assert_close(rebuilt["language_offsets"], shipped["language_offsets"], "language_offsets")
