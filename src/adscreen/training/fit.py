@@ -4,9 +4,9 @@ Procedure (fixed seeds, so ``adscreen train`` reproduces a model exactly):
 1. Every ad gets a training weight: each family (written sample ads, EMSCAD, real
    ads), language and label together weigh as the square root of their size (EMSCAD
    twice that, see ``FAMILY_WEIGHTS``), each source within them as the square root of
-   its size, and the two labels weigh the same within each language and in all. Real Russian spam
-   outnumbers real Russian vacancies six to one, and there is no Polish spam at all:
-   unweighted, the model would learn "Russian = spam" and "Polish = legitimate".
+   its own, and the two labels weigh the same within each language and in all. Real
+   Russian spam outnumbers real Russian vacancies six to one, and there is no Polish
+   spam at all: unweighted, the model would learn "Russian = spam" and "Polish = legitimate".
 2. Split the ads 80/20, stratified by source and label, grouped by text so that
    reposts of one ad never straddle the split.
 3. On the 80%, 5-fold cross-validation gives out-of-fold decision values. Each
@@ -97,7 +97,7 @@ def training_weights(frame: pd.DataFrame) -> np.ndarray:
     ``FAMILY_WEIGHTS``), so a large cell still counts for more than a small one but cannot
     drown the others. Within a cell each source of m ads weighs in proportion to sqrt(m):
     one Telegram dataset's 2,092 posts would otherwise teach its own way of writing as "spam",
-    and a second source of 69 would barely count. Within each
+    and a second source of a few dozen would barely count. Within each
     language the two labels then weigh the same (735 real Polish vacancies against 80
     written Polish lures would teach "Polish = legitimate"), and last each label's weights
     are scaled to half the total, as ``class_weight="balanced"`` would.
