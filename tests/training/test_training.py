@@ -100,6 +100,7 @@ def test_emscad_ads_weigh_their_family_weight_times_written_ads_of_the_same_cell
             "family": [WRITTEN] * 8 + [EMSCAD] * 8,
             "language": ["en"] * 16,
             "label": [0, 1] * 8,
+            "source": ["en_ads"] * 8 + ["emscad"] * 8,
         }
     )
     weights = training_weights(frame)

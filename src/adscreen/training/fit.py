@@ -103,7 +103,7 @@ def training_weights(frame: pd.DataFrame) -> np.ndarray:
     are scaled to half the total, as ``class_weight="balanced"`` would.
     """
     cells = frame["family"].astype(str) + ":" + frame["language"].astype(str) + ":" + frame["label"].astype(str)
-    sources = cells + ":" + (frame["source"].astype(str) if "source" in frame else "")
+    sources = cells + ":" + frame["source"].astype(str)
     cell_sizes = cells.map(cells.value_counts()).to_numpy(dtype=float)
     per_source = 1.0 / np.sqrt(sources.map(sources.value_counts()).to_numpy(dtype=float))
     cell_sums = pd.Series(per_source).groupby(cells.to_numpy()).transform("sum").to_numpy()
