@@ -10,7 +10,7 @@ from adscreen.rules.regex_union import compile_patterns, split_alternatives
 
 FLAGS = load_flags()
 # Signs taken from real job-spam posts (shared/data/real): not in the trafficking taxonomy, but real lures' hooks.
-REAL_SPAM_SIGNS = {"DAILY_PAY_HOOK", "CRYPTO_TEAM_RECRUITMENT", "COURIER_MULE_RECRUITMENT"}
+REAL_SPAM_SIGNS = {"DAILY_PAY_HOOK", "CRYPTO_TEAM_RECRUITMENT", "COURIER_MULE_RECRUITMENT", "EASY_MONEY_PROMISE"}
 TAXONOMY = {
     "HIGH_PAY_LOW_SKILL",
     "NO_SKILLS_NO_LANGUAGE",
