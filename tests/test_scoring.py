@@ -45,6 +45,24 @@ def test_result_has_the_contract_fields(scorer: Scorer) -> None:
     assert {"message", "country", "hotlines"} <= set(result["guidance"])
 
 
+@pytest.mark.parametrize(
+    ("text", "ui_language", "words"),
+    [("Требуется грузчик", "ru", "слов в тексте: 2"), ("Praca w Holandii", "pl", "słów w tekście: 3"), ("Job", "en", ": 1")],
+)
+def test_a_text_of_a_few_words_says_its_risk_is_unreliable(
+    scorer: Scorer, text: str, ui_language: str, words: str
+) -> None:
+    """A couple of words carry the model's priors, not an ad's signs: the result says so in the reader's language."""
+    [caveat] = scorer.score(text, ui_language=ui_language)["caveats"]
+    assert caveat["id"] == "too_short"
+    assert words in caveat["message"]
+
+
+def test_a_whole_ad_has_no_caveat(scorer: Scorer) -> None:
+    assert scorer.score(RUSSIAN_LURE)["caveats"] == []
+    assert scorer.score("Требуется грузчик на склад в Минске, смена 8 часов")["caveats"] == []  # 9 words
+
+
 @pytest.mark.parametrize("text", [RUSSIAN_LURE, ENGLISH_LURE])
 def test_clear_lures_score_high(scorer: Scorer, text: str) -> None:
     result = scorer.score(text, country="BY")

@@ -19,6 +19,10 @@ CAMPAIGN_THRESHOLD = 0.5  # how alike two ads' texts must be (estimated Jaccard)
 # chosen together on cross-validation and held-out sources (never the test split): see the model card.
 REGULARISATION_C = 100.0
 MAX_AD_CHARS = 20_000  # one ad: ten pages of text; longer is a document, not an ad
+# An ad of fewer words is too short to judge: on a few words the model speaks its priors (a short Russian text
+# reads like the short spam posts it learned from), not the ad's signs. Training warns about such rows, and
+# a score of one says so beside its risk.
+TOO_SHORT_WORDS = 8
 DEFAULT_FEEDBACK_DB = user_data_path("adscreen", appauthor=False) / "feedback.sqlite3"
 # What one table reader may hold (``tables.stream.ReaderLimits``), whatever the file says about itself.
 MAX_LINE_BYTES = 8 * MIB

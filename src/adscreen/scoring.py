@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from adscreen.config import MAX_AD_CHARS
+from adscreen.config import MAX_AD_CHARS, TOO_SHORT_WORDS
 from adscreen.errors import InputError, InputTooLarge
 from adscreen.language import detect_language
 from adscreen.language import warm_up as warm_up_language
@@ -23,7 +23,8 @@ from adscreen.rules.contacts import extract as extract_contacts
 from adscreen.rules.guidance import Guide
 from adscreen.rules.indicators import default_indicators
 from adscreen.rules.redflags import FlagMatch, FlagSet, FlagTexts, default_flag_texts
-from adscreen.text import NOT_UTF8, fold, tokenise_folded, undecodable
+from adscreen.text import NOT_UTF8, fold, tokenise_folded, undecodable, word_count
+from adscreen.ui import ui_strings
 
 if TYPE_CHECKING:
     from adscreen.explain import Explainer
@@ -166,6 +167,7 @@ class Scorer:
                 "language_offset": round(offset, 6),
             },
             "guidance": self.guide.guidance(band, country, self.guide.destinations_in(folded), shown_language),
+            "caveats": _caveats(text, shown_language),
             "language": language,
             "model": self.model_info,
             # For analysts: how many trafficking indicators, and the contacts that link reposts.
@@ -193,6 +195,15 @@ class Scorer:
             indicators=[indicators.count(ids[i] for i in row).count for row in fired],
             contacts=[contact_keys(extract_contacts(text, contacts_country)) for text in texts] if contacts else None,
         )
+
+
+def _caveats(text: str, language: str) -> list[dict]:
+    """What limits how far this ad's risk can be trusted, in the language shown: so far, too few words."""
+    words = word_count(text)
+    if words >= TOO_SHORT_WORDS:
+        return []
+    message = ui_strings()[language]["caveat_too_short"].format(words=words, enough=TOO_SHORT_WORDS)
+    return [{"id": "too_short", "message": message}]
 
 
 def _flags(

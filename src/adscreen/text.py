@@ -92,6 +92,7 @@ _LEET_LATIN = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"}
 _LEET_CYRILLIC = {"0": "о", "3": "е", "4": "а", "6": "б"}
 # Runs of spaces (not line breaks): one space is all a pattern needs to see.
 _SPACE_RUN = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -364,6 +365,11 @@ def _token(match: re.Match[str]) -> str:
     if kind == "number":
         return f" _num{min(len(_DIGIT.findall(match.group())), 5)}_ "
     return f" _{kind}_ "
+
+
+def word_count(text: str) -> int:
+    """How many words (runs of letters and digits) a text has: what ``TOO_SHORT_WORDS`` counts."""
+    return len(_WORD.findall(text))
 
 
 def tokenise_folded(folded: MappedText) -> MappedText:

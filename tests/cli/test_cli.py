@@ -22,6 +22,12 @@ def test_score_prints_band_flags_terms_and_hotlines() -> None:
     assert "8 801 201 5555" in result.output
 
 
+def test_score_warns_that_a_few_words_are_too_short_to_judge() -> None:
+    result = runner.invoke(app, ["score", "Требуется грузчик", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "Too short to judge (words in the text: 2" in " ".join(result.output.split())
+
+
 def test_score_json_follows_the_contract() -> None:
     result = runner.invoke(app, ["score", LURE, "--json", "--country", "PL"])
     assert result.exit_code == 0, result.output

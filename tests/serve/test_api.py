@@ -37,6 +37,15 @@ def test_score_returns_the_contract(client: TestClient) -> None:
     assert {"risk", "band", "label", "red_flags", "top_terms", "guidance", "language", "model"} <= set(result)
 
 
+def test_a_few_words_come_back_with_the_too_short_caveat_in_the_api_and_its_schema(client: TestClient) -> None:
+    short = client.post("/v1/score", json={"text": "Требуется грузчик"}).json()
+    assert [caveat["id"] for caveat in short["caveats"]] == ["too_short"]
+    assert client.post("/v1/score", json={"text": LURE}).json()["caveats"] == []
+    [item] = client.post("/v1/score/batch", json={"items": [{"text": "Praca w Holandii"}]}).json()["results"]
+    assert item["caveats"][0]["id"] == "too_short"
+    assert "caveats" in client.get("/openapi.json").json()["components"]["schemas"]["ResultOut"]["required"]
+
+
 def test_batch_keeps_order_and_reports_bad_items(client: TestClient) -> None:
     items = [
         {"id": "a", "text": LURE},

@@ -108,6 +108,13 @@ def test_the_result_says_the_band_an_honest_percent_and_what_it_means(
     assert not re.search(r"\b(?:100|0)\s?%", page)
 
 
+def test_the_result_of_a_few_words_says_it_is_too_short_to_judge(client: TestClient) -> None:
+    page = client.post("/", data={"text": "Praca w Holandii", "country": "PL", "lang": "pl"}).text
+    assert '<p class="caveat" role="note">Za krótkie, by ocenić (słów w tekście: 3;' in page
+    whole = client.post("/", data={"text": PL_VACANCY, "country": "PL", "lang": "pl"}).text
+    assert 'class="caveat"' not in whole
+
+
 # --- call buttons -----------------------------------------------------------------------------------------------------
 
 

@@ -42,6 +42,8 @@ def render_result(
         f"[{BAND_STYLE[band]}] {escape(strings['band_' + band])} [/] {escape(strings['risk_label'])}: {escape(risk)}"
     )
     console.print(f"[dim]{escape(strings['risk_meaning'].format(value=shown_percent(result['risk'])))}[/]")
+    for caveat in result.get("caveats", []):
+        console.print(f"[yellow]{escape(caveat['message'])}[/]")
     indicators = result.get("indicators")
     if indicators:
         console.print(escape(strings["indicators"].format(count=indicators["count"], of=indicators["of"])))

@@ -107,6 +107,11 @@ class ContactOut(BaseModel):
     spans: list[list[int]]
 
 
+class CaveatOut(BaseModel):
+    id: str = Field(description="too_short: the ad has too few words for its risk to mean much.")
+    message: str = Field(description="What it means for the reader, in the language the result is shown in.")
+
+
 class ResultOut(BaseModel):
     risk: float = Field(ge=0, le=1)
     band: str
@@ -116,6 +121,7 @@ class ResultOut(BaseModel):
     top_terms: list[TermOut]
     contributions: ContributionsOut
     guidance: GuidanceOut
+    caveats: list[CaveatOut]
     language: str
     model: ModelRef
     indicators: IndicatorsOut
@@ -145,6 +151,7 @@ class BatchResultOut(BaseModel):
     top_terms: list[TermOut] | None = None
     contributions: ContributionsOut | None = None
     guidance: GuidanceOut | None = None
+    caveats: list[CaveatOut] | None = None
     language: str | None = None
     model: ModelRef | None = None
     indicators: IndicatorsOut | None = None

@@ -9,7 +9,6 @@ is the edge that reads the files.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -19,16 +18,15 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from adscreen.config import MAX_AD_CHARS
+from adscreen.config import MAX_AD_CHARS, TOO_SHORT_WORDS
 from adscreen.errors import DataFormatError
 from adscreen.language import OTHER, detect_language
+from adscreen.text import word_count
 from adscreen.training.corpus import read_unchecked_file
 from adscreen.training.quality import NEAR_DUPLICATE_COSINE, near_duplicate_pairs
 
 Severity = Literal["error", "warning"]
 TRAIN, TEST = "train", "test"
-# Fewer words than this give the model and the red flags too little to judge.
-SHORT_AD_WORDS = 8
 # Below this share (or count) of the rarer label, the model sees too few examples of it.
 MIN_LABEL_SHARE = 0.10
 MIN_LABEL_COUNT = 20
@@ -36,7 +34,6 @@ MIN_LABEL_COUNT = 20
 MIN_ADS_PER_LANGUAGE = 5
 # Detecting a language on an ad's opening is as good as on all of it (1 difference in 2,524 ads) and 8x faster.
 LANGUAGE_SAMPLE_CHARS = 600
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -96,13 +93,13 @@ def _row_checks(rows: pd.DataFrame) -> Iterable[Finding]:
     yield from _about(bad, "error", "bad_label", f"{len(bad)} ads have no valid label (must be 0 or 1; found {seen})")
     empty = rows[rows["text"] == ""]
     yield from _about(empty, "error", "empty_text", f"{len(empty)} ads have an empty text")
-    words = rows["text"].map(lambda text: len(_WORD.findall(text)))
-    short = rows[(words > 0) & (words < SHORT_AD_WORDS)]
+    words = rows["text"].map(word_count)
+    short = rows[(words > 0) & (words < TOO_SHORT_WORDS)]
     yield from _about(
         short,
         "warning",
         "short_text",
-        f"{len(short)} ads have fewer than {SHORT_AD_WORDS} words: too short to judge, their labels teach little",
+        f"{len(short)} ads have fewer than {TOO_SHORT_WORDS} words: too short to judge, their labels teach little",
     )
 
 
