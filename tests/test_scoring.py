@@ -47,7 +47,11 @@ def test_result_has_the_contract_fields(scorer: Scorer) -> None:
 
 @pytest.mark.parametrize(
     ("text", "ui_language", "words"),
-    [("Требуется грузчик", "ru", "слов в тексте: 2"), ("Praca w Holandii", "pl", "słów w tekście: 3"), ("Job", "en", ": 1")],
+    [
+        ("Требуется грузчик", "ru", "слов в тексте: 2"),
+        ("Praca w Holandii", "pl", "słów w tekście: 3"),
+        ("Job", "en", ": 1"),
+    ],
 )
 def test_a_text_of_a_few_words_says_its_risk_is_unreliable(
     scorer: Scorer, text: str, ui_language: str, words: str
