@@ -74,9 +74,9 @@ def build_pipeline(flags: FlagSet, c: float = REGULARISATION_C) -> Pipeline:
 
     The solver keeps scikit-learn's default tolerance. On this data lbfgs stops there after 15-25 iterations,
     far from the optimum, and that early stop regularises better than C does: fitted to a tolerance of 1e-7
-    (65-75 iterations) at C 100, 10 or 1, the recall on held-out real sources at 3% false alarms fell from 0.84
-    to 0.68, 0.68 and 0.65 (December 2026, adscreen-v11's data). The price is a model that small changes of
-    data or rules move more than they would move a converged one.
+    (65-75 iterations) at C 100, 10 or 1, the recall on held-out real sources at 3% false alarms fell from 0.79
+    to 0.68, 0.68 and 0.65 (December 2026: adscreen-v12's data, with a few more red-flag patterns than it has).
+    The price is a model that small changes of data or rules move more than they would move a converged one.
     """
     return Pipeline(
         [
