@@ -157,6 +157,23 @@ def test_the_first_screen_of_a_phone_shows_the_band_and_a_call_button(
     page.context.close()
 
 
+@pytest.mark.parametrize("language", ["ru", "be", "uk", "pl", "en"])
+def test_a_text_too_short_to_judge_says_so_and_the_call_button_stays_on_the_first_screen(
+    server: str, browser: object, language: str
+) -> None:
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.goto(f"{server}/?lang={language}")
+    page.fill("#ad", "Требуется грузчик")
+    page.select_option("#country", "BY")
+    page.click("form.check button[type=submit]")
+    page.wait_for_selector("#result")
+    caveat = page.locator("p.caveat")
+    assert caveat.count() == 1 and "2" in caveat.inner_text()
+    for element in (page.locator("#band"), caveat, page.locator("a.call-first").first):
+        assert inside_first_screen(element.bounding_box()), (language, element)
+    page.context.close()
+
+
 def test_the_sections_open_and_close_without_javascript(server: str, browser: object) -> None:
     page = checked_page(browser, server, "en", java_script_enabled=False)
     signs = page.locator("details#signs")
