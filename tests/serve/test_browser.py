@@ -119,11 +119,11 @@ BANDS_HIGH = {
 }
 
 
-def checked_page(browser: object, server: str, language: str, **context: object) -> object:
-    """A new page at the phone's size showing the result of LURE, checked from Belarus in ``language``."""
+def checked_page(browser: object, server: str, language: str, text: str = LURE, **context: object) -> object:
+    """A new page at the phone's size showing the result of ``text``, checked from Belarus in ``language``."""
     page = browser.new_context(viewport=PHONE, **context).new_page()
     page.goto(f"{server}/?lang={language}")
-    page.fill("#ad", LURE)
+    page.fill("#ad", text)
     page.select_option("#country", "BY")
     page.click("form.check button[type=submit]")
     page.wait_for_selector("#result")
@@ -161,12 +161,7 @@ def test_the_first_screen_of_a_phone_shows_the_band_and_a_call_button(
 def test_a_text_too_short_to_judge_says_so_and_the_call_button_stays_on_the_first_screen(
     server: str, browser: object, language: str
 ) -> None:
-    page = browser.new_context(viewport=PHONE).new_page()
-    page.goto(f"{server}/?lang={language}")
-    page.fill("#ad", "Требуется грузчик")
-    page.select_option("#country", "BY")
-    page.click("form.check button[type=submit]")
-    page.wait_for_selector("#result")
+    page = checked_page(browser, server, language, "Требуется грузчик")
     caveat = page.locator("p.caveat")
     assert caveat.count() == 1 and "2" in caveat.inner_text()
     for element in (page.locator("#band"), caveat, page.locator("a.call-first").first):
