@@ -73,6 +73,7 @@ class BatchScores:
     labels: list[str]
     red_flags: list[list[str]]  # the ids of the flags that raise the risk
     indicators: list[int]  # trafficking indicators among every flag that fired, as ``score`` counts them
+    caveats: list[list[str]]  # the ids of what limits how far each risk can be trusted (``caveat_ids``)
     contacts: list[list[str]] | None = None  # each ad's contacts as ``kind:value`` keys, when asked for
 
 
@@ -193,17 +194,25 @@ class Scorer:
             labels=[model.label(float(risk)) for risk in risks],
             red_flags=[[ids[i] for i in row if self._raising[i]] for row in fired],
             indicators=[indicators.count(ids[i] for i in row).count for row in fired],
+            caveats=[caveat_ids(text) for text in texts],
             contacts=[contact_keys(extract_contacts(text, contacts_country)) for text in texts] if contacts else None,
         )
 
 
+def caveat_ids(text: str) -> list[str]:
+    """What limits how far this ad's risk can be trusted: so far, too few words (the model scores them on its
+    priors). The ids are the result's ``caveats`` and the batch column of the same name."""
+    return ["too_short"] if word_count(text) < TOO_SHORT_WORDS else []
+
+
 def _caveats(text: str, language: str) -> list[dict]:
-    """What limits how far this ad's risk can be trusted, in the language shown: so far, too few words."""
+    """``caveat_ids`` with their messages, in the language shown."""
+    strings = ui_strings()[language]
     words = word_count(text)
-    if words >= TOO_SHORT_WORDS:
-        return []
-    message = ui_strings()[language]["caveat_too_short"].format(words=words, enough=TOO_SHORT_WORDS)
-    return [{"id": "too_short", "message": message}]
+    return [
+        {"id": caveat, "message": strings[f"caveat_{caveat}"].format(words=words, enough=TOO_SHORT_WORDS)}
+        for caveat in caveat_ids(text)
+    ]
 
 
 def _flags(

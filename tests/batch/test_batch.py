@@ -74,6 +74,7 @@ def test_csv_keeps_every_row_and_column_with_the_single_ad_scores(
         "red_flags",
         "indicators",
         "contacts",
+        "caveats",
         "error",
     ]
     assert scored["id"].tolist() == ads["id"].tolist()
@@ -88,6 +89,28 @@ def test_csv_keeps_every_row_and_column_with_the_single_ad_scores(
         assert int(count) == single["indicators"]["count"]
         assert contacts.split("|") == [f"{c['kind']}:{c['value']}" for c in single["contacts"]] or contacts == ""
     assert f"read {len(ads)} rows: {len(ads)} scored, 0 with errors" in result.output
+
+
+def test_a_text_too_short_to_judge_is_marked_in_the_caveats_column(
+    ads: pd.DataFrame, scorer: Scorer, tmp_path: Path
+) -> None:
+    """An analyst counting risks over a dump of short posts must be able to leave out those scored on priors."""
+    texts = ["Требуется грузчик", ads["text"].iloc[0], "", "Praca w Holandii, dobre zarobki"]
+    source = tmp_path / "short.jsonl"
+    source.write_text(
+        "".join(json.dumps({"text": text}, ensure_ascii=False) + "\n" for text in texts), encoding="utf-8"
+    )
+    assert run(source, tmp_path / "out.csv").exit_code == 0
+    assert run(source, tmp_path / "out.parquet").exit_code == 0
+    single = [[caveat["id"] for caveat in scorer.score(text)["caveats"]] for text in texts if text]
+    assert single == [["too_short"], [], ["too_short"]]
+    assert read_csv(tmp_path / "out.csv")["caveats"].tolist() == ["too_short", "", "", "too_short"]
+    assert pq.read_table(tmp_path / "out.parquet").column("caveats").to_pylist() == [
+        ["too_short"],
+        [],
+        None,  # the empty text is an error row: no score, so nothing to qualify
+        ["too_short"],
+    ]
 
 
 def test_a_damaged_csv_loses_no_row(tmp_path: Path) -> None:

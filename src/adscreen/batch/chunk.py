@@ -15,7 +15,7 @@ from typing import cast
 from adscreen.config import DEFAULT_CHUNK_SIZE, MAX_AD_CHARS
 from adscreen.scoring import Scorer, text_problem
 
-RESULT_COLUMNS = ("risk", "band", "label", "red_flags", "indicators", "contacts", "error")
+RESULT_COLUMNS = ("risk", "band", "label", "red_flags", "indicators", "contacts", "caveats", "error")
 EXPLANATION_COLUMN = "explanation"
 RISK_DECIMALS = 4  # as in the single-ad result
 
@@ -51,6 +51,7 @@ def chunk_columns(
     red_flags: list[list[str] | None] = [None] * len(texts)
     indicators: list[int | None] = [None] * len(texts)
     contacts: list[list[str] | None] = [None] * len(texts)
+    caveats: list[list[str] | None] = [None] * len(texts)
     if valid:
         valid_texts = cast(list[str], [texts[index] for index in valid])  # text_problem passes only str cells
         scores = scorer.score_many(valid_texts, options.country, contacts=True)
@@ -62,6 +63,7 @@ def chunk_columns(
             red_flags[index] = scores.red_flags[position]
             indicators[index] = scores.indicators[position]
             contacts[index] = found[position]
+            caveats[index] = scores.caveats[position]
     columns: dict[str, list] = {
         "risk": risks,
         "band": bands,
@@ -69,6 +71,7 @@ def chunk_columns(
         "red_flags": red_flags,
         "indicators": indicators,
         "contacts": contacts,
+        "caveats": caveats,
         "error": list(errors),
     }
     if options.explain:

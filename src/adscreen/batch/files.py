@@ -2,9 +2,9 @@
 
 Every input row comes out, in input order, with all its columns plus ``risk``, ``band``,
 ``label``, ``red_flags``, ``indicators`` (how many ILO indicators the ad shows),
-``contacts`` and ``error``. A row that cannot be scored (no text, not text, too long,
-bytes that are not UTF-8, a damaged line) keeps its place with ``error`` filled. Only a
-file that cannot be read at all stops the run.
+``contacts``, ``caveats`` (``too_short``: too few words to judge) and ``error``. A row that
+cannot be scored (no text, not text, too long, bytes that are not UTF-8, a damaged line)
+keeps its place with ``error`` filled. Only a file that cannot be read at all stops the run.
 
 Both engines score a chunk with the same ``score_chunk`` and write with the same
 ``TableWriter``; they differ only in who reads the rows and where chunks are scored.
@@ -112,6 +112,7 @@ def result_schema(explain: bool) -> pa.Schema:
         pa.field("red_flags", pa.list_(pa.string())),
         pa.field("indicators", pa.int64()),
         pa.field("contacts", pa.list_(pa.string())),
+        pa.field("caveats", pa.list_(pa.string())),
         pa.field("error", pa.string()),
     ]
     if explain:
