@@ -84,8 +84,9 @@ class AdPreprocessor(TransformerMixin, BaseEstimator):
 
     def prepare(self, texts: Iterable[str]) -> tuple[list[str], np.ndarray]:
         """Each ad's normalised text, and its red-flag indicators (0/1, one row per ad, in ``flag_specs`` order):
-        what ``transform`` puts in a frame (``scoring_model.prepare``)."""
-        return prepare(texts, self.flags)
+        what ``transform`` puts in a frame (``scoring_model.prepare``, without the flags only shown)."""
+        normalised_texts, indicators, _ = prepare(texts, self.flags)
+        return normalised_texts, indicators
 
     def transform(self, texts: Iterable[str]) -> pd.DataFrame:
         import pandas as pd  # training's and the reference path's frame; scoring calls ``prepare``

@@ -182,18 +182,18 @@ class Scorer:
         """Risk, band, label, red-flag ids and indicator counts of many valid ads: one pass through the pipeline;
         with ``contacts``, each ad's contacts too (``contacts_country`` reads national phone numbers)."""
         model = self.loaded.scoring
-        normalised, flag_rows = model.prepare(texts)
+        normalised, flag_rows, shown_rows = model.prepare(texts)
         decisions = model.decisions(self.explainer.vectorizer.matrix(normalised, flag_rows))
         risks = model.calibrate(decisions, model.offsets_of(texts))
         ids = self.flags.ids
-        fired = [np.flatnonzero(row) for row in flag_rows]
+        shown = [np.flatnonzero(row) for row in shown_rows]
         indicators = default_indicators()
         return BatchScores(
             risks=risks,
             bands=[model.bands.of(float(risk)) for risk in risks],
             labels=[model.label(float(risk)) for risk in risks],
-            red_flags=[[ids[i] for i in row if self._raising[i]] for row in fired],
-            indicators=[indicators.count(ids[i] for i in row).count for row in fired],
+            red_flags=[[ids[i] for i in row if self._raising[i]] for row in shown],
+            indicators=[indicators.count(ids[i] for i in row).count for row in shown],
             caveats=[caveat_ids(text) for text in texts],
             contacts=[contact_keys(extract_contacts(text, contacts_country)) for text in texts] if contacts else None,
         )
@@ -227,6 +227,8 @@ def _flags(
             "why": texts.get(match.flag.id, match.flag.spec).why.get(language),
             "severity": match.flag.spec.severity,
             "weight": round(weights.get(match.flag.id, 0.0), 4),
+            # False for a sign found only by a shown pattern: the model's score does not count it (weight 0).
+            "weighed": match.weighed,
             "spans": [list(span) for span in match.spans],
         }
         for match in matches

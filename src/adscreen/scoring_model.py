@@ -89,14 +89,22 @@ def label_of(risk: float, threshold: float) -> str:
     return "suspicious" if risk >= threshold else "looks_ok"
 
 
-def prepare(texts: Iterable[str], flags: FlagSet) -> tuple[list[str], np.ndarray]:
-    """Each ad's normalised text, and its red-flag indicators (0/1, one row per ad, in the flags' order)."""
-    normalised_texts, indicators = [], []
+def prepare(texts: Iterable[str], flags: FlagSet) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Each ad's normalised text, its red-flag indicators (0/1, one row per ad, in the flags' order: the model's
+    features) and which flags it shows (the same, plus those only a shown pattern found; see ``rules.redflags``)."""
+    normalised_texts, indicators, shown = [], [], []
     for text in texts:
         folded, normalised = folded_and_normalised(str(text))
         normalised_texts.append(normalised)
-        indicators.append(flags.fired(folded))
-    return normalised_texts, np.array(indicators, dtype=np.float64).reshape(-1, len(flags.flags))
+        fired, visible = flags.indicators(folded)
+        indicators.append(fired)
+        shown.append(visible)
+    width = len(flags.flags)
+    return (
+        normalised_texts,
+        np.array(indicators, dtype=np.float64).reshape(-1, width),
+        np.array(shown, dtype=bool).reshape(-1, width),
+    )
 
 
 @dataclass(frozen=True)
@@ -117,8 +125,8 @@ class ScoringModel:
     def flags(self) -> FlagSet:
         return flags_of(self.flag_specs)
 
-    def prepare(self, texts: Iterable[str]) -> tuple[list[str], np.ndarray]:
-        """Each ad's normalised text and its red-flag indicators (see ``prepare``)."""
+    def prepare(self, texts: Iterable[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Each ad's normalised text, its red-flag indicators and the flags it shows (see ``prepare``)."""
         return prepare(texts, self.flags)
 
     def decisions(self, matrix: object) -> np.ndarray:

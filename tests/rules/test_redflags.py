@@ -1,12 +1,14 @@
 """Red flags: every flag's own examples in every language, spans, tricks, and broken rule files."""
 
+import re
 from pathlib import Path
 
 import pytest
 
 from adscreen.errors import RuleConfigError
-from adscreen.rules.redflags import LANGUAGES, load_flags
+from adscreen.rules.redflags import LANGUAGES, FlagSet, load_flags
 from adscreen.rules.regex_union import compile_patterns, split_alternatives
+from adscreen.text import fold
 
 FLAGS = load_flags()
 # Signs taken from real job-spam posts (shared/data/real): not in the trafficking taxonomy, but real lures' hooks.
@@ -123,6 +125,13 @@ TEXTS = "title: {en: t, ru: t, be: t, uk: t, pl: t}\nwhy: {en: w, ru: w, be: w, 
             "BAD_REGEX, ru pattern '(unclosed'",
         ),
         (
+            "id: BAD_SHOWN\neffect: raises\nseverity: high\n"
+            + TEXTS
+            + "patterns: {ru: [a], be: [a], uk: [a], pl: [a], en: [a]}\nshown_patterns: {uk: ['(unclosed']}\n"
+            "examples: {en: {match: [a], no_match: [b]}}\n",
+            "BAD_SHOWN, uk shown pattern '(unclosed'",
+        ),
+        (
             "id: NO_PL\neffect: raises\nseverity: high\n"
             + TEXTS
             + "patterns: {ru: [a], be: [a], uk: [a], en: [a]}\nexamples: {en: {match: [a], no_match: [b]}}\n",
@@ -176,3 +185,55 @@ def test_compile_all_compiles_every_flags_regex_before_an_ad_needs_it() -> None:
     assert not any("regex" in vars(flag) for flag in flags.flags)  # compiled on first use
     flags.compile_all()
     assert all("regex" in vars(flag) for flag in flags.flags)
+    assert all("weighed_regex" in vars(flag) for flag in flags.flags)
+
+
+def _flag_index(flag_id: str) -> int:
+    return FLAGS.ids.index(flag_id)
+
+
+@pytest.mark.parametrize("prefiltered", [True, False])
+def test_a_shown_pattern_shows_the_flag_and_leaves_the_models_feature_off(prefiltered: bool) -> None:
+    """'1500 грн на день' is daily pay to a reader, but only as a shown pattern: the model was not trained on it."""
+    flags = FlagSet(FLAGS.flags, prefiltered=prefiltered)
+    daily = FLAGS.ids.index("DAILY_PAY_HOOK")
+    for text, weighed in (
+        ("Підробіток, від 1500 грн на день, пиши в пп.", False),
+        ("Оплата одразу, 1200 грн/день.", True),
+    ):
+        folded = fold(text)
+        scan = flags.scan(folded)
+        assert [match.weighed for match in scan.matches if match.flag.id == "DAILY_PAY_HOOK"] == [weighed]
+        assert scan.fired[daily] is weighed
+        fired, shown = flags.indicators(folded.text)
+        assert (fired[daily], shown[daily]) == (weighed, True)
+        assert flags.fired(folded.text) == fired == scan.fired
+
+
+def test_every_flag_shows_wherever_its_feature_fires() -> None:
+    """The shown flags are a superset of the model's features, on every example of every flag."""
+    texts = [text for flag in FLAGS.flags for ex in flag.spec.examples.values() for text in [*ex.match, *ex.no_match]]
+    for text in texts:
+        fired, shown = FLAGS.indicators(fold(text).text)
+        assert all(s for f, s in zip(fired, shown, strict=True) if f), text
+        scan = FLAGS.scan(fold(text))
+        assert scan.fired == fired, text
+        assert [FLAGS.ids[i] for i, s in enumerate(shown) if s] == [m.flag.id for m in scan.matches], text
+
+
+_ESCAPE = re.compile(r"\\.")
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def test_no_pattern_word_mixes_latin_and_cyrillic_letters() -> None:
+    """Folding makes a word one script, so a pattern word written in two ('атрымлiва', Latin i) never matches."""
+    mixed = [
+        (flag.id, word)
+        for flag in FLAGS.flags
+        for by_language in (flag.spec.patterns, flag.spec.shown_patterns)
+        for patterns in by_language.values()
+        for pattern in patterns
+        for word in _LETTERS.findall(_ESCAPE.sub(" ", pattern))
+        if re.search(r"[a-z]", word, re.IGNORECASE) and re.search(r"[\u0400-\u04ff]", word)
+    ]
+    assert mixed == []

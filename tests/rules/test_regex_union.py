@@ -21,8 +21,11 @@ def spans(regex: re.Pattern[str], text: str) -> list[tuple[int, int]]:
 
 @pytest.mark.parametrize("flag", FLAGS.flags, ids=lambda flag: flag.id)
 def test_each_flag_matches_the_same_spans_with_and_without_guards(flag: object) -> None:
-    patterns = [lower_pattern(fold_pattern(p)) for ps in flag.spec.patterns.values() for p in ps]
-    plain = compile_patterns(patterns, guarded=False)
+    """Both unions: every pattern (where the flag is shown) and the weighed ones (the model's feature)."""
+    weighed = [lower_pattern(fold_pattern(p)) for ps in flag.spec.patterns.values() for p in ps]
+    shown = [lower_pattern(fold_pattern(p)) for ps in flag.spec.shown_patterns.values() for p in ps]
+    plain = compile_patterns(weighed + shown, guarded=False)
+    plain_weighed = compile_patterns(weighed, guarded=False)
     examples = [
         fold(text).text
         for language in LANGUAGES
@@ -30,11 +33,13 @@ def test_each_flag_matches_the_same_spans_with_and_without_guards(flag: object) 
     ]
     for text in SAMPLE_ADS + examples:
         assert spans(flag.regex, text) == spans(plain, text), text
+        assert spans(flag.weighed_regex, text) == spans(plain_weighed, text), text
 
 
 @pytest.mark.parametrize("flag", FLAGS.flags, ids=lambda flag: flag.id)
 def test_each_flag_starts_where_the_plain_alternation_of_its_patterns_starts(flag: object) -> None:
-    patterns = [lower_pattern(fold_pattern(p)) for ps in flag.spec.patterns.values() for p in ps]
+    specs = (flag.spec.patterns, flag.spec.shown_patterns)
+    patterns = [lower_pattern(fold_pattern(p)) for by_language in specs for ps in by_language.values() for p in ps]
     plain = re.compile("|".join(f"(?:{p})" for p in patterns))
     for text in SAMPLE_ADS:
         expected, found = plain.search(text), flag.regex.search(text)

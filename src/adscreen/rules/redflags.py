@@ -5,6 +5,12 @@ text (``adscreen.text.fold``: lower case, look-alike letters unified, Polish
 diacritics and ``ё`` folded, spaced-out words closed up), so one pattern covers
 the tricks. Each match carries its character spans in the text as submitted.
 Files are validated on load; a bad regex names its file and pattern.
+
+A flag's ``patterns`` are the model's feature and show the flag to the reader. Its
+``shown_patterns`` only show it: a sign the model was not trained to weigh. A pattern added
+to ``patterns`` changes what the model learns and needs a measured retrain (in December 2026
+Ukrainian, Polish and English daily-pay patterns moved the held-out figures the wrong way);
+as a shown pattern it explains the ad at once and leaves the model's score as it was.
 """
 
 from __future__ import annotations
@@ -48,9 +54,9 @@ class FlagSpec(BaseModel):
     title: Localized
     why: Localized
     patterns: dict[Literal["ru", "be", "uk", "pl", "en"], list[str]]
+    # Patterns that show the flag without setting the model's feature (see the module docstring).
+    shown_patterns: dict[Literal["ru", "be", "uk", "pl", "en"], list[str]] = Field(default_factory=dict)
     examples: dict[Literal["ru", "be", "uk", "pl", "en"], Examples]
-    # The flag also fires, with no words to point at, when none of these flags fire
-    # (no company name, licence or company e-mail: "no employer identity").
 
     @field_validator("patterns")
     @classmethod
@@ -75,10 +81,12 @@ class FlagTexts(BaseModel):
 
 @dataclass(frozen=True)
 class FlagMatch:
-    """One flag found in one ad: which flag, and where (spans into the submitted text)."""
+    """One flag found in one ad: which flag, where (spans into the submitted text), and whether the model
+    weighed it (a weighed pattern matched) or it is only shown (only ``shown_patterns`` matched)."""
 
     flag: RedFlag
     spans: tuple[tuple[int, int], ...]
+    weighed: bool = True
 
 
 @dataclass(frozen=True)
@@ -87,10 +95,13 @@ class RedFlag:
 
     spec: FlagSpec
     source: str
-    # The folded patterns: what the prefilter widens.
+    # The folded patterns, the weighed ones (the spec's ``patterns``) first, then the shown ones: what the
+    # prefilter widens.
     patterns: tuple[str, ...]
     # Each of ``patterns`` compiled alone, as fast as ``regex`` (``compile_patterns``): ``fires`` searches them.
     pattern_regexes: tuple[re.Pattern[str], ...]
+    # How many of ``patterns`` are weighed: the model's feature is whether one of them matches.
+    weighed: int
 
     @property
     def id(self) -> str:
@@ -105,13 +116,26 @@ class RedFlag:
         """
         return compile_patterns(list(self.patterns))
 
-    def fires(self, text: str, patterns: Collection[int]) -> bool:
-        """Whether ``regex`` matches ``text``, where only ``patterns`` (indexes into ``patterns``) can match.
+    @cached_property
+    def weighed_regex(self) -> re.Pattern[str]:
+        """The union of the weighed patterns: ``regex`` itself when the flag has no shown patterns."""
+        return self.regex if self.weighed == len(self.patterns) else compile_patterns(list(self.patterns[: self.weighed]))
 
-        ``regex`` is the union of the patterns, so it matches where one of them does: searching the
-        few the prefilter leaves skips the costly rest (a large sum searched for "no experience" nearby,
-        in an ad with no such words). With none left out, ``regex`` is searched.
+    def fires(self, text: str, patterns: Collection[int]) -> bool:
+        """Whether a weighed pattern matches ``text`` (the model's feature), where only ``patterns`` (indexes
+        into ``patterns``) can match.
+
+        ``weighed_regex`` is the union of the weighed patterns, so it matches where one of them does:
+        searching the few the prefilter leaves skips the costly rest (a large sum searched for "no
+        experience" nearby, in an ad with no such words). With none left out, the union is searched.
         """
+        weighed = [index for index in patterns if index < self.weighed]
+        if len(weighed) == self.weighed:
+            return self.weighed_regex.search(text) is not None
+        return any(self.pattern_regexes[index].search(text) for index in weighed)
+
+    def shows(self, text: str, patterns: Collection[int]) -> bool:
+        """Whether any pattern, weighed or shown, matches ``text``, where only ``patterns`` can match."""
         if len(patterns) == len(self.patterns):
             return self.regex.search(text) is not None
         return any(self.pattern_regexes[index].search(text) for index in patterns)
@@ -119,7 +143,7 @@ class RedFlag:
 
 @dataclass(frozen=True)
 class FlagScan:
-    """The flags of one ad: those that fire, with spans, and the model's 0/1 indicators in the order of ``ids``."""
+    """The flags of one ad: those shown, with spans, and the model's 0/1 indicators in the order of ``ids``."""
 
     matches: list[FlagMatch]
     fired: list[bool]
@@ -136,17 +160,19 @@ def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def build_flag(spec: FlagSpec, source: str) -> RedFlag:
-    """Compile a spec, naming the file and pattern of any bad regex."""
+    """Compile a spec, weighed patterns first, naming the file and pattern of any bad regex."""
     patterns, regexes = [], []
-    for language, language_patterns in spec.patterns.items():
-        for pattern in language_patterns:
-            folded = lower_pattern(fold_pattern(pattern))
-            try:
-                regexes.append(compile_patterns([folded]))
-            except re.error as error:
-                raise RuleConfigError(f"{source}: flag {spec.id}, {language} pattern {pattern!r}: {error}") from None
-            patterns.append(folded)
-    return RedFlag(spec, source, tuple(patterns), tuple(regexes))
+    for kind, by_language in (("pattern", spec.patterns), ("shown pattern", spec.shown_patterns)):
+        for language, language_patterns in by_language.items():
+            for pattern in language_patterns:
+                folded = lower_pattern(fold_pattern(pattern))
+                try:
+                    regexes.append(compile_patterns([folded]))
+                except re.error as error:
+                    raise RuleConfigError(f"{source}: flag {spec.id}, {language} {kind} {pattern!r}: {error}") from None
+                patterns.append(folded)
+    weighed = sum(len(language_patterns) for language_patterns in spec.patterns.values())
+    return RedFlag(spec, source, tuple(patterns), tuple(regexes), weighed)
 
 
 _FRAGMENT = re.compile(r"<<([A-Z0-9_]+)>>")
@@ -169,11 +195,12 @@ def expand_fragments(pattern: str, fragments: dict[str, str], source: str, depth
 
 def load_flag_file(path: Path, fragments: dict[str, str] | None = None) -> RedFlag:
     raw = read_yaml(path)
-    if isinstance(raw, dict) and isinstance(raw.get("patterns"), dict):
-        raw["patterns"] = {
-            language: [expand_fragments(str(p), fragments or {}, str(path)) for p in (patterns or [])]
-            for language, patterns in raw["patterns"].items()
-        }
+    for key in ("patterns", "shown_patterns"):
+        if isinstance(raw, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {
+                language: [expand_fragments(str(p), fragments or {}, str(path)) for p in (patterns or [])]
+                for language, patterns in raw[key].items()
+            }
     spec = validated(path, FlagSpec, raw)
     if spec.id != path.stem:
         raise RuleConfigError(f"{path}: id {spec.id} does not match the file name")
@@ -203,10 +230,11 @@ class FlagSet:
         return Prefilter([flag.patterns for flag in self.flags]) if self.prefiltered else None
 
     def compile_all(self) -> None:
-        """Compile every flag's union regex and the prefilter now: a server warms up with it, so the first ad
+        """Compile every flag's union regexes and the prefilter now: a server warms up with it, so the first ad
         that fires a flag does not wait for its compilation (up to 50 ms for one flag)."""
         for flag in self.flags:
-            flag.regex  # noqa: B018 (a cached property: reading it compiles it)
+            flag.regex  # noqa: B018 (cached properties: reading them compiles them)
+            flag.weighed_regex  # noqa: B018
         self._prefilter  # noqa: B018
 
     def _candidates(self, text: str) -> list[Collection[int]]:
@@ -218,16 +246,18 @@ class FlagSet:
         return [candidates.get(index, ()) for index in range(len(self.flags))]
 
     def scan(self, folded: MappedText) -> FlagScan:
-        """Every flag that fires in an already folded ad, with its spans, and the model's indicators: one pass."""
+        """Every flag shown in an already folded ad, with its spans, and the model's indicators: one pass."""
         matches, fired = [], []
         for flag, patterns in zip(self.flags, self._candidates(folded.text), strict=True):
-            # With every pattern left, ``fires`` would search the regex that ``finditer`` goes through anyway.
-            searched = len(patterns) == len(flag.patterns) or flag.fires(folded.text, patterns)
+            # With every pattern left, ``shows`` would search the regex that ``finditer`` goes through anyway.
+            searched = len(patterns) == len(flag.patterns) or flag.shows(folded.text, patterns)
             found = list(flag.regex.finditer(folded.text)) if searched else []
-            fired.append(bool(found))  # what ``fired`` finds with ``search``
+            # What ``fired`` finds: with no shown patterns, any match of ``regex`` is a weighed one.
+            weighed = bool(found) and (flag.weighed == len(flag.patterns) or flag.fires(folded.text, patterns))
+            fired.append(weighed)
             spans = [folded.original_span(m.start(), m.end()) for m in found if m.end() > m.start()]
             if spans:
-                matches.append(FlagMatch(flag, tuple(_merge(spans))))
+                matches.append(FlagMatch(flag, tuple(_merge(spans)), weighed))
         return FlagScan(matches, fired)
 
     def find(self, text: str) -> list[FlagMatch]:
@@ -237,9 +267,17 @@ class FlagSet:
     def fired(self, folded: str) -> list[bool]:
         """Whether each flag fires in an already folded text, in the order of ``ids``: the model's features,
         so no spans, and no map back to the input."""
-        return [
-            flag.fires(folded, patterns) for flag, patterns in zip(self.flags, self._candidates(folded), strict=True)
-        ]
+        return self.indicators(folded)[0]
+
+    def indicators(self, folded: str) -> tuple[list[bool], list[bool]]:
+        """Whether each flag fires (``fired``) and whether it is shown (a weighed or a shown pattern matches),
+        in the order of ``ids``, from one prefilter pass: batch scoring lists the flags a single result shows."""
+        fired, shown = [], []
+        for flag, patterns in zip(self.flags, self._candidates(folded), strict=True):
+            weighed = flag.fires(folded, patterns)
+            fired.append(weighed)
+            shown.append(weighed or (flag.weighed < len(flag.patterns) and flag.shows(folded, patterns)))
+        return fired, shown
 
 
 def load_flags(directory: Path = REDFLAGS_DIR) -> FlagSet:

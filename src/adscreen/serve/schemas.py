@@ -42,6 +42,8 @@ class FlagOut(BaseModel):
     why: str
     severity: str
     weight: float
+    # False for a sign only a shown pattern found: the model's score does not count it (see ``rules.redflags``).
+    weighed: bool = True
     spans: list[list[int]]
 
 
