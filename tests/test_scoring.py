@@ -67,6 +67,22 @@ def test_a_whole_ad_has_no_caveat(scorer: Scorer) -> None:
     assert scorer.score("Требуется грузчик на склад в Минске, смена 8 часов")["caveats"] == []  # 9 words
 
 
+UKRAINIAN_DAILY_PAY = "Підробіток без досвіду, від 1500 грн на день, пиши в пп, деталі розповім."
+
+
+def test_a_sign_only_a_shown_pattern_finds_is_listed_with_no_weight(scorer: Scorer) -> None:
+    """The reader sees daily pay in '1500 грн на день'; the model was not trained on that pattern, so the
+    score does not count it: weight 0, ``weighed`` false, and the flags' contribution leaves it out."""
+    result = scorer.score(UKRAINIAN_DAILY_PAY)
+    [daily] = [flag for flag in result["red_flags"] if flag["id"] == "DAILY_PAY_HOOK"]
+    assert (daily["weighed"], daily["weight"]) == (False, 0.0)
+    assert daily["spans"] and "1500 грн на день" in UKRAINIAN_DAILY_PAY[slice(*daily["spans"][0])]
+    weighed = [flag for flag in result["red_flags"] if flag["weighed"]]
+    assert weighed, "the messenger contact is a weighed flag"
+    assert result["contributions"]["flags"] == pytest.approx(sum(flag["weight"] for flag in weighed), abs=1e-3)
+    assert "DAILY_PAY_HOOK" in scorer.score_many([UKRAINIAN_DAILY_PAY]).red_flags[0]
+
+
 @pytest.mark.parametrize("text", [RUSSIAN_LURE, ENGLISH_LURE])
 def test_clear_lures_score_high(scorer: Scorer, text: str) -> None:
     result = scorer.score(text, country="BY")

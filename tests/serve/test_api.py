@@ -46,6 +46,12 @@ def test_a_few_words_come_back_with_the_too_short_caveat_in_the_api_and_its_sche
     assert "caveats" in client.get("/openapi.json").json()["components"]["schemas"]["ResultOut"]["required"]
 
 
+def test_a_flag_only_shown_says_it_is_not_weighed(client: TestClient) -> None:
+    flags = client.post("/v1/score", json={"text": "Від 1500 грн на день, пиши в пп, деталі розповім."}).json()
+    assert {flag["id"]: flag["weighed"] for flag in flags["red_flags"]}["DAILY_PAY_HOOK"] is False
+    assert all(flag["weighed"] for flag in client.post("/v1/score", json={"text": LURE}).json()["red_flags"])
+
+
 def test_batch_keeps_order_and_reports_bad_items(client: TestClient) -> None:
     items = [
         {"id": "a", "text": LURE},
