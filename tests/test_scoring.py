@@ -5,6 +5,9 @@ import pytest
 
 from adscreen import Scorer, score
 from adscreen.errors import InputError, InputTooLarge
+from adscreen.paths import MODELS_DIR
+from adscreen.registry import load_model_dir
+from adscreen.rules.guidance import load_guide
 from adscreen.text import fold, script_language, tokenise_folded
 
 RUSSIAN_LURE = (
@@ -81,6 +84,21 @@ def test_a_sign_only_a_shown_pattern_finds_is_listed_with_no_weight(scorer: Scor
     assert weighed, "the messenger contact is a weighed flag"
     assert result["contributions"]["flags"] == pytest.approx(sum(flag["weight"] for flag in weighed), abs=1e-3)
     assert "DAILY_PAY_HOOK" in scorer.score_many([UKRAINIAN_DAILY_PAY]).red_flags[0]
+
+
+def test_a_model_trained_before_a_shown_pattern_shows_it_from_the_data_files(scorer: Scorer) -> None:
+    """adscreen-v12's flag specs have no shown patterns; scored with today's data files it shows them, and its
+    features (which flags fire for the model) and so its risks stay as v12 was trained."""
+    older = Scorer(load_model_dir(MODELS_DIR / "adscreen-v12"), load_guide())
+    assert not any(flag.spec.shown_patterns for flag in older.loaded.scoring.flags.flags)
+    [daily] = [flag for flag in older.score(UKRAINIAN_DAILY_PAY)["red_flags"] if flag["id"] == "DAILY_PAY_HOOK"]
+    assert daily["weighed"] is False
+    models = older.loaded.scoring.flags
+    for text in [UKRAINIAN_DAILY_PAY, RUSSIAN_LURE, ENGLISH_LURE, "Szukamy kobiet, zaliczka na wyjazd 300 zł."]:
+        folded = fold(text).text
+        assert older.flags.fired(folded) == models.fired(folded), text
+    risks = older.score_many([UKRAINIAN_DAILY_PAY, RUSSIAN_LURE]).risks
+    assert risks.tolist() == scorer.score_many([UKRAINIAN_DAILY_PAY, RUSSIAN_LURE]).risks.tolist()  # v14: v12's weights
 
 
 @pytest.mark.parametrize("text", [RUSSIAN_LURE, ENGLISH_LURE])

@@ -18,11 +18,12 @@ from adscreen.errors import InputError, InputTooLarge
 from adscreen.language import detect_language
 from adscreen.language import warm_up as warm_up_language
 from adscreen.localized import UI_LANGUAGES
+from adscreen.paths import REDFLAGS_DIR
 from adscreen.rules.contacts import contact_keys
 from adscreen.rules.contacts import extract as extract_contacts
 from adscreen.rules.guidance import Guide
 from adscreen.rules.indicators import default_indicators
-from adscreen.rules.redflags import FlagMatch, FlagSet, FlagTexts, default_flag_texts
+from adscreen.rules.redflags import FlagMatch, FlagSet, FlagTexts, default_flag_texts, default_shown_patterns
 from adscreen.text import NOT_UTF8, fold, tokenise_folded, undecodable, word_count
 from adscreen.ui import ui_strings
 
@@ -89,7 +90,8 @@ class Scorer:
     # the model's name and guide only, and its model (deferred, see ``LoadedModel``) is then never read.
     @cached_property
     def flags(self) -> FlagSet:
-        return self.loaded.scoring.flags
+        """The model's flags (its features), showing the data files' shown patterns (``rules.redflags``)."""
+        return self.loaded.scoring.flags.with_shown(default_shown_patterns(), str(REDFLAGS_DIR))
 
     @cached_property
     def _raising(self) -> list[bool]:
@@ -181,8 +183,10 @@ class Scorer:
     ) -> BatchScores:
         """Risk, band, label, red-flag ids and indicator counts of many valid ads: one pass through the pipeline;
         with ``contacts``, each ad's contacts too (``contacts_country`` reads national phone numbers)."""
+        from adscreen.scoring_model import prepare  # with the model: the HTTP process of a server never scores
+
         model = self.loaded.scoring
-        normalised, flag_rows, shown_rows = model.prepare(texts)
+        normalised, flag_rows, shown_rows = prepare(texts, self.flags)
         decisions = model.decisions(self.explainer.vectorizer.matrix(normalised, flag_rows))
         risks = model.calibrate(decisions, model.offsets_of(texts))
         ids = self.flags.ids

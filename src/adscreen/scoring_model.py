@@ -125,10 +125,6 @@ class ScoringModel:
     def flags(self) -> FlagSet:
         return flags_of(self.flag_specs)
 
-    def prepare(self, texts: Iterable[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Each ad's normalised text, its red-flag indicators and the flags it shows (see ``prepare``)."""
-        return prepare(texts, self.flags)
-
     def decisions(self, matrix: object) -> np.ndarray:
         """The classifier's decision values of feature rows: ``LogisticRegression.decision_function``'s arithmetic."""
         return np.asarray(matrix @ self.coef.T + self.intercept).reshape(-1)

@@ -408,6 +408,20 @@ def test_a_broken_data_file_stops_the_app_from_being_created(
     assert str(data_copy / file) in str(error.value)
 
 
+def test_a_broken_shown_pattern_stops_the_app_before_it_scores(data_copy: Path, scorer: Scorer) -> None:
+    """Shown patterns come from the data files at scoring time: a bad one must stop the start, not fail each ad."""
+    path = data_copy / "redflags" / "UPFRONT_FEE.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "shown_patterns:\n  pl:\n", "shown_patterns:\n  pl:\n    - '(unclosed'\n"
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(RuleConfigError, match=r"UPFRONT_FEE, pl shown pattern '\(unclosed'") as error:
+        create_app(Settings(), scorer=scorer)
+    assert str(path) in str(error.value)
+
+
 def test_serve_with_a_broken_data_file_stops_with_one_line(data_copy: Path) -> None:
     (data_copy / "ui" / "en.yaml").write_text("title: [unclosed\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["serve", "--port", "1"])

@@ -10,7 +10,9 @@ A flag's ``patterns`` are the model's feature and show the flag to the reader. I
 ``shown_patterns`` only show it: a sign the model was not trained to weigh. A pattern added
 to ``patterns`` changes what the model learns and needs a measured retrain (in December 2026
 Ukrainian, Polish and English daily-pay patterns moved the held-out figures the wrong way);
-as a shown pattern it explains the ad at once and leaves the model's score as it was.
+as a shown pattern it explains the ad at once and leaves the model's score as it was. A model
+file keeps the patterns it was trained with; a scorer shows the data files' shown patterns
+with them (``FlagSet.with_shown``), so adding one needs no new model.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from adscreen.datafiles import read_yaml, validated
 from adscreen.errors import RuleConfigError
@@ -119,7 +121,9 @@ class RedFlag:
     @cached_property
     def weighed_regex(self) -> re.Pattern[str]:
         """The union of the weighed patterns: ``regex`` itself when the flag has no shown patterns."""
-        return self.regex if self.weighed == len(self.patterns) else compile_patterns(list(self.patterns[: self.weighed]))
+        return (
+            self.regex if self.weighed == len(self.patterns) else compile_patterns(list(self.patterns[: self.weighed]))
+        )
 
     def fires(self, text: str, patterns: Collection[int]) -> bool:
         """Whether a weighed pattern matches ``text`` (the model's feature), where only ``patterns`` (indexes
@@ -133,6 +137,22 @@ class RedFlag:
         if len(weighed) == self.weighed:
             return self.weighed_regex.search(text) is not None
         return any(self.pattern_regexes[index].search(text) for index in weighed)
+
+    def with_shown(self, shown: dict[str, list[str]], source: str) -> RedFlag:
+        """This flag with ``shown`` as its shown patterns; its weighed ones, the model's feature, are kept as they
+        are, compiled, so only the shown ones are compiled here."""
+        try:
+            spec = FlagSpec.model_validate({**self.spec.model_dump(), "shown_patterns": shown})
+        except ValidationError as error:
+            raise RuleConfigError(f"{source}: flag {self.id}: shown patterns {error}") from None
+        patterns, regexes = _compiled(spec.id, "shown pattern", spec.shown_patterns, source)
+        return RedFlag(
+            spec,
+            self.source,
+            self.patterns[: self.weighed] + patterns,
+            self.pattern_regexes[: self.weighed] + regexes,
+            self.weighed,
+        )
 
     def shows(self, text: str, patterns: Collection[int]) -> bool:
         """Whether any pattern, weighed or shown, matches ``text``, where only ``patterns`` can match."""
@@ -161,18 +181,25 @@ def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def build_flag(spec: FlagSpec, source: str) -> RedFlag:
     """Compile a spec, weighed patterns first, naming the file and pattern of any bad regex."""
+    weighed, weighed_regexes = _compiled(spec.id, "pattern", spec.patterns, source)
+    shown, shown_regexes = _compiled(spec.id, "shown pattern", spec.shown_patterns, source)
+    return RedFlag(spec, source, weighed + shown, weighed_regexes + shown_regexes, len(weighed))
+
+
+def _compiled(
+    flag_id: str, kind: str, by_language: dict[str, list[str]], source: str
+) -> tuple[tuple[str, ...], tuple[re.Pattern[str], ...]]:
+    """Patterns folded as the text is, and each compiled alone; a bad regex names its file, flag and language."""
     patterns, regexes = [], []
-    for kind, by_language in (("pattern", spec.patterns), ("shown pattern", spec.shown_patterns)):
-        for language, language_patterns in by_language.items():
-            for pattern in language_patterns:
-                folded = lower_pattern(fold_pattern(pattern))
-                try:
-                    regexes.append(compile_patterns([folded]))
-                except re.error as error:
-                    raise RuleConfigError(f"{source}: flag {spec.id}, {language} {kind} {pattern!r}: {error}") from None
-                patterns.append(folded)
-    weighed = sum(len(language_patterns) for language_patterns in spec.patterns.values())
-    return RedFlag(spec, source, tuple(patterns), tuple(regexes), weighed)
+    for language, language_patterns in by_language.items():
+        for pattern in language_patterns:
+            folded = lower_pattern(fold_pattern(pattern))
+            try:
+                regexes.append(compile_patterns([folded]))
+            except re.error as error:
+                raise RuleConfigError(f"{source}: flag {flag_id}, {language} {kind} {pattern!r}: {error}") from None
+            patterns.append(folded)
+    return tuple(patterns), tuple(regexes)
 
 
 _FRAGMENT = re.compile(r"<<([A-Z0-9_]+)>>")
@@ -193,14 +220,19 @@ def expand_fragments(pattern: str, fragments: dict[str, str], source: str, depth
     return _FRAGMENT.sub(replace, pattern)
 
 
+def _expanded(raw: object, key: str, fragments: dict[str, str], path: Path) -> None:
+    """A flag file's patterns under ``key``, with their fragments expanded in place."""
+    if isinstance(raw, dict) and isinstance(raw.get(key), dict):
+        raw[key] = {
+            language: [expand_fragments(str(p), fragments, str(path)) for p in (patterns or [])]
+            for language, patterns in raw[key].items()
+        }
+
+
 def load_flag_file(path: Path, fragments: dict[str, str] | None = None) -> RedFlag:
     raw = read_yaml(path)
-    for key in ("patterns", "shown_patterns"):
-        if isinstance(raw, dict) and isinstance(raw.get(key), dict):
-            raw[key] = {
-                language: [expand_fragments(str(p), fragments or {}, str(path)) for p in (patterns or [])]
-                for language, patterns in raw[key].items()
-            }
+    _expanded(raw, "patterns", fragments or {}, path)
+    _expanded(raw, "shown_patterns", fragments or {}, path)
     spec = validated(path, FlagSpec, raw)
     if spec.id != path.stem:
         raise RuleConfigError(f"{path}: id {spec.id} does not match the file name")
@@ -264,6 +296,18 @@ class FlagSet:
         """Every flag that fires in the ad, in the order of ``ids``."""
         return self.scan(fold(text)).matches
 
+    def with_shown(self, shown: dict[str, dict[str, list[str]]], source: str) -> FlagSet:
+        """These flags with the shown patterns ``shown`` gives by flag id (a flag it does not name keeps its own)."""
+        return FlagSet(
+            tuple(
+                flag.with_shown(shown[flag.id], source)
+                if flag.id in shown and shown[flag.id] != flag.spec.shown_patterns
+                else flag
+                for flag in self.flags
+            ),
+            self.prefiltered,
+        )
+
     def fired(self, folded: str) -> list[bool]:
         """Whether each flag fires in an already folded text, in the order of ``ids``: the model's features,
         so no spans, and no map back to the input."""
@@ -280,17 +324,46 @@ class FlagSet:
         return fired, shown
 
 
-def load_flags(directory: Path = REDFLAGS_DIR) -> FlagSet:
-    """Every ``*.yaml`` in the directory but the fragments file, sorted by file name."""
+def _fragments(directory: Path) -> dict[str, str]:
     fragments_path = directory / FRAGMENTS_FILE
     fragments = read_yaml(fragments_path) if fragments_path.exists() else {}
     if not isinstance(fragments, dict):
         raise RuleConfigError(f"{fragments_path}: must map fragment names to regex strings")
-    fragments = {str(name): str(value) for name, value in fragments.items()}
-    paths = sorted(path for path in directory.glob("*.yaml") if path.name != FRAGMENTS_FILE)
+    return {str(name): str(value) for name, value in fragments.items()}
+
+
+def _flag_paths(directory: Path) -> list[Path]:
+    return sorted(path for path in directory.glob("*.yaml") if path.name != FRAGMENTS_FILE)
+
+
+def load_flags(directory: Path = REDFLAGS_DIR) -> FlagSet:
+    """Every ``*.yaml`` in the directory but the fragments file, sorted by file name."""
+    fragments = _fragments(directory)
+    paths = _flag_paths(directory)
     if not paths:
         raise RuleConfigError(f"{directory}: no red-flag files (*.yaml)")
     return FlagSet(tuple(load_flag_file(path, fragments) for path in paths))
+
+
+def shown_patterns(directory: Path = REDFLAGS_DIR) -> dict[str, dict[str, list[str]]]:
+    """Each flag's shown patterns by id (none: an empty dict), fragments expanded, read from the data files
+    without compiling a regex: what a scorer shows with any model's flags (``FlagSet.with_shown``)."""
+    fragments = _fragments(directory)
+    found = {}
+    for path in _flag_paths(directory):
+        raw = read_yaml(path)
+        _expanded(raw, "shown_patterns", fragments, path)
+        shown = raw.get("shown_patterns", {}) if isinstance(raw, dict) else {}
+        if not isinstance(shown, dict):
+            raise RuleConfigError(f"{path}: shown_patterns must map languages to lists of patterns")
+        found[path.stem] = {str(language): [str(p) for p in (patterns or [])] for language, patterns in shown.items()}
+    return found
+
+
+@lru_cache(maxsize=1)
+def default_shown_patterns() -> dict[str, dict[str, list[str]]]:
+    """The shipped flags' shown patterns, read on first use."""
+    return shown_patterns()
 
 
 def flag_texts(directory: Path = REDFLAGS_DIR) -> dict[str, FlagTexts]:
@@ -300,9 +373,7 @@ def flag_texts(directory: Path = REDFLAGS_DIR) -> dict[str, FlagTexts]:
     translation was written would show another language; the scorer shows these instead when it has them.
     """
     texts = {}
-    for path in sorted(directory.glob("*.yaml")):
-        if path.name == FRAGMENTS_FILE:
-            continue
+    for path in _flag_paths(directory):
         raw = read_yaml(path)
         texts[path.stem] = validated(path, FlagTexts, raw)
     return texts

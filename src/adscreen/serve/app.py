@@ -50,6 +50,7 @@ from adscreen.paths import DATA_DIR
 from adscreen.rules.contacts import default_finder, load_contact_rules
 from adscreen.rules.guidance import load_guide
 from adscreen.rules.indicators import default_indicators, load_indicators
+from adscreen.rules.redflags import default_flag_texts, default_shown_patterns, load_flags
 from adscreen.scoring import Scorer, check_text
 from adscreen.serve.deps import FeedbackDep, ScorerDep, ScorerSourceDep, ServingDep, SettingsDep, admit_feedback
 from adscreen.serve.http_limits import BoundedJsonRoute, LimitsAndHeaders, openapi_with_limits
@@ -366,14 +367,15 @@ def _scorer_source(settings: Settings) -> ScorerSource:
 
 def load_data_files(data_dir: Path) -> None:
     """Load and validate every data file a served app reads (interface strings, hotlines, advice,
-    destinations, indicators, contact rules) before serving: a broken one is a RuleConfigError naming
+    destinations, indicators, contact rules, red flags) before serving: a broken one is a RuleConfigError naming
     the file and the problem, so ``adscreen serve`` stops with one line instead of failing requests.
     The shipped files are then held for the life of the process (each loader's cache)."""
     load_guide(data_dir)
     load_indicators(data_dir / "indicators.yaml")
     load_contact_rules(data_dir / "contacts.yaml")
     load_ui_strings(data_dir / "ui")
-    default_indicators(), default_finder(), ui_strings()
+    load_flags(data_dir / "redflags")  # the flags' texts and shown patterns, which every result shows
+    default_indicators(), default_finder(), ui_strings(), default_flag_texts(), default_shown_patterns()
 
 
 def create_app(
