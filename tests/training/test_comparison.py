@@ -16,6 +16,7 @@ from adscreen.paths import SAMPLE_ADS_DIR
 from adscreen.registry import LoadedModel, Registry, load_model_dir
 from adscreen.training.compare import compare_files, compare_models, render_comparison
 from adscreen.training.corpus import read_labelled
+from adscreen.training.metrics import paired_difference
 
 runner = CliRunner()
 
@@ -126,6 +127,38 @@ def test_label_flips_are_the_ads_between_two_thresholds(models: dict, direct: tu
     assert sorted(ad["row"] for ad in result["disagreements"]) == sorted(frame["row"][between])
 
 
+def test_the_differences_carry_their_interval_and_say_what_it_means(comparison: dict) -> None:
+    pr_auc = comparison["differences"]["pr_auc"]
+    gain = comparison["overall"]["new"]["pr_auc"] - comparison["overall"]["old"]["pr_auc"]
+    assert pr_auc["difference"] == pytest.approx(gain, abs=2e-4)
+    for difference in comparison["differences"].values():
+        assert difference["low"] <= difference["difference"] <= difference["high"]
+        expected = "better" if difference["low"] > 0 else "worse" if difference["high"] < 0 else "unclear"
+        assert difference["verdict"] == expected
+        assert difference["meaning"].startswith(
+            {"better": "the new", "worse": "the new", "unclear": "no clear"}[expected]
+        )
+
+
+def _pr_auc_gain(labels: np.ndarray, new: np.ndarray, old: np.ndarray):
+    return lambda at: average_precision_score(labels[at], new[at]) - average_precision_score(labels[at], old[at])
+
+
+def test_a_difference_is_called_only_when_its_whole_interval_is_on_one_side() -> None:
+    """A model that ranks every scam first is better than chance ranking, with an interval that says so; two chance
+    rankers differ by chance only; and the same call gives the same interval (a fixed seed)."""
+    rng = np.random.default_rng(0)
+    labels = np.array([1] * 60 + [0] * 240)
+    perfect = labels + rng.uniform(0, 0.5, len(labels))
+    chance, other_chance = rng.uniform(0, 1, len(labels)), rng.uniform(0, 1, len(labels))
+    better = paired_difference(labels, _pr_auc_gain(labels, perfect, chance), rounds=200)
+    assert better["verdict"] == "better" and 0 < better["low"] <= better["difference"] <= better["high"]
+    assert paired_difference(labels, _pr_auc_gain(labels, chance, perfect), rounds=200)["verdict"] == "worse"
+    unclear = paired_difference(labels, _pr_auc_gain(labels, chance, other_chance), rounds=200)
+    assert unclear["verdict"] == "unclear" and unclear["low"] < 0 < unclear["high"]
+    assert paired_difference(labels, _pr_auc_gain(labels, chance, other_chance), rounds=200) == unclear
+
+
 def test_data_with_one_label_is_refused(models: dict, direct: tuple) -> None:
     frame, _ = direct
     with pytest.raises(InputError, match="both labels"):
@@ -139,6 +172,7 @@ def test_html_and_markdown_show_the_numbers(comparison: dict, suffix: str) -> No
     assert str(comparison["new_at_old_false_alarm_rate"]["recall"]) in text
     assert f"{comparison['label_flips']['total']} ads change label" in text
     assert "By kind" in text and "Where they disagree" in text
+    assert "More than chance?" in text and comparison["differences"]["pr_auc"]["meaning"] in text
     first = comparison["disagreements"][0]
     assert f":{first['row']} ({first['id']})" in text
 

@@ -226,6 +226,11 @@ def compare(
     out.print(
         f"at the old false-alarm rate {at['target_false_positive_rate']}: recall old {at['old_recall']}, new {at['recall']}"
     )
+    for difference in comparison["differences"].values():
+        out.print(
+            f"  {difference['name']}, new - old: {difference['difference']}"
+            f" (95% interval {difference['low']} to {difference['high']}): {difference['meaning']}"
+        )
     for column in ("per_language", "per_kind"):
         for value, m in comparison[column].items():
             if column == "per_kind" and m["old"] == m["new"]:

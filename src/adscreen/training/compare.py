@@ -9,25 +9,36 @@ Weighted as in ``metrics`` (EMSCAD's legitimate ads count at its real fraud rate
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import average_precision_score
 
 from adscreen.config import MAX_AD_CHARS
 from adscreen.errors import InputError
 from adscreen.registry import LoadedModel
 from adscreen.training.corpus import read_labelled
 from adscreen.training.metrics import (
+    BOOTSTRAP_ROUNDS,
     binary_metrics,
     false_positive_rate,
     group_rates,
+    paired_difference,
     real_rate_weights,
     recall_at_false_positive_rate,
 )
 from adscreen.training.report import snippet, templates
 
 DISAGREEMENTS = 20
+# What a difference's interval says (``metrics.paired_difference``), as reports and the terminal word it.
+VERDICTS = {
+    "better": "the new model is better: the whole interval is above 0",
+    "worse": "the new model is worse: the whole interval is below 0",
+    "unclear": "no clear difference: another draw of held-out ads could reverse it",
+}
+DIFFERENCE_NAMES = {"pr_auc": "PR-AUC", "recall_at_old_false_alarm_rate": "recall at the old false-alarm rate"}
 ROLES = ("old", "new")
 FORMATS = {".html": "compare.html", ".htm": "compare.html", ".md": "compare.md"}
 
@@ -79,6 +90,15 @@ def disagreements(frame: pd.DataFrame, risks: dict, thresholds: dict, count: int
     ]
 
 
+def _recall_gain(labels: np.ndarray, risks: dict, thresholds: dict, weights: np.ndarray, at: np.ndarray) -> float:
+    """On the ads at ``at``: the new model's recall at the old one's false-alarm rate, minus the old one's recall."""
+    labels, weights = labels[at], weights[at]
+    old_risks = risks["old"][at]
+    target = false_positive_rate(labels, old_risks, thresholds["old"], weights)
+    old_recall = weights[(labels == 1) & (old_risks >= thresholds["old"])].sum() / weights[labels == 1].sum()
+    return recall_at_false_positive_rate(labels, risks["new"][at], target, weights)["recall"] - float(old_recall)
+
+
 def compare_models(new: LoadedModel, old: LoadedModel, frame: pd.DataFrame, count: int = DISAGREEMENTS) -> dict:
     """Both models' metrics on the same labelled ads, the new one at the old one's false-alarm rate, and disagreements."""
     frame = frame.reset_index(drop=True)
@@ -98,6 +118,20 @@ def compare_models(new: LoadedModel, old: LoadedModel, frame: pd.DataFrame, coun
         for role in ROLES
     }
     old_rate = false_positive_rate(labels, risks["old"], thresholds["old"], weights)
+    differences = {
+        "pr_auc": paired_difference(
+            labels,
+            lambda at: (
+                average_precision_score(labels[at], risks["new"][at], sample_weight=weights[at])
+                - average_precision_score(labels[at], risks["old"][at], sample_weight=weights[at])
+            ),
+        ),
+        "recall_at_old_false_alarm_rate": paired_difference(
+            labels, partial(_recall_gain, labels, risks, thresholds, weights)
+        ),
+    }
+    for name, difference in differences.items():
+        difference |= {"name": DIFFERENCE_NAMES[name], "meaning": VERDICTS[difference["verdict"]]}
     new_flags = risks["new"] >= thresholds["new"]
     flips = new_flags != (risks["old"] >= thresholds["old"])
     new_right = new_flags == (labels == 1)
@@ -110,6 +144,9 @@ def compare_models(new: LoadedModel, old: LoadedModel, frame: pd.DataFrame, coun
             "old_recall": overall["old"]["recall"],
             **recall_at_false_positive_rate(labels, risks["new"], old_rate, weights),
         },
+        # Is a gain more than the draw of held-out ads? Each with its 95% interval (``metrics.paired_difference``).
+        "differences": differences,
+        "bootstrap_rounds": BOOTSTRAP_ROUNDS,
         "per_language": _by_group(frame, risks, thresholds, "language"),
         "per_kind": _by_group(frame, risks, thresholds, "kind"),
         "label_flips": {

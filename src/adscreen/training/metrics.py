@@ -6,6 +6,8 @@ so that its legitimate ads count as often as they occur in the real corpus.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, precision_recall_fscore_support, roc_auc_score, roc_curve
@@ -19,6 +21,9 @@ SHORT_AD_WORDS = 60
 METRIC_PARTS = ("overall", "sample_ads", "emscad_real_rate", "emscad_unweighted", "short_ads")
 # The recall of held-out real spam is read where at most this share of real vacancies is flagged.
 HOTLINE_FALSE_ALARM_RATE = 0.03
+# Resamples of the held-out ads behind a difference's interval (``paired_difference``), and their seed.
+BOOTSTRAP_ROUNDS = 1000
+BOOTSTRAP_SEED = 20261208
 
 
 def real_rate_weights(frame: pd.DataFrame) -> np.ndarray:
@@ -195,3 +200,36 @@ def group_rates(frame: pd.DataFrame, risks: np.ndarray, threshold: float, column
             else None,
         }
     return results
+
+
+def paired_difference(
+    labels: np.ndarray,
+    difference: Callable[[np.ndarray], float],
+    rounds: int = BOOTSTRAP_ROUNDS,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict:
+    """A difference between two models on the same ads (``difference(index)`` computes it on the ads at
+    ``index``), with its 95% interval over resamples of the ads: scams and legitimate ads each drawn with
+    replacement from their own, both models scored on the same draw.
+
+    Why: on a few hundred held-out ads a gain of 0.01 to 0.05 can be the draw of ads, not the model (in
+    December 2026 recall on held-out real spam moved by 0.05 between fits that differed by 20 ads' language).
+    ``verdict`` is "better" or "worse" only when the whole interval lies on one side of 0.
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    scams, legitimate = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    draws = np.array(
+        [
+            difference(np.concatenate([rng.choice(scams, len(scams)), rng.choice(legitimate, len(legitimate))]))
+            for _ in range(rounds)
+        ]
+    )
+    low, high = (float(value) for value in np.quantile(draws, [0.025, 0.975]))
+    verdict = "better" if low > 0 else ("worse" if high < 0 else "unclear")
+    return {  # + 0.0: a gain that rounds to nothing reads 0.0, not -0.0
+        "difference": round(float(difference(np.arange(len(labels)))), 4) + 0.0,
+        "low": round(low, 4) + 0.0,
+        "high": round(high, 4) + 0.0,
+        "verdict": verdict,
+    }
