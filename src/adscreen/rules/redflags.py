@@ -35,6 +35,7 @@ from adscreen.rules.regex_union import compile_patterns
 from adscreen.text import MappedText, fold, fold_pattern, lower_pattern
 
 LANGUAGES = ("ru", "be", "uk", "pl", "en")
+Language = Literal["ru", "be", "uk", "pl", "en"]
 
 
 class Examples(BaseModel):
@@ -55,10 +56,10 @@ class FlagSpec(BaseModel):
     indicator: bool = False
     title: Localized
     why: Localized
-    patterns: dict[Literal["ru", "be", "uk", "pl", "en"], list[str]]
+    patterns: dict[Language, list[str]]
     # Patterns that show the flag without setting the model's feature (see the module docstring).
-    shown_patterns: dict[Literal["ru", "be", "uk", "pl", "en"], list[str]] = Field(default_factory=dict)
-    examples: dict[Literal["ru", "be", "uk", "pl", "en"], Examples]
+    shown_patterns: dict[Language, list[str]] = Field(default_factory=dict)
+    examples: dict[Language, Examples]
 
     @field_validator("patterns")
     @classmethod
@@ -187,7 +188,7 @@ def build_flag(spec: FlagSpec, source: str) -> RedFlag:
 
 
 def _compiled(
-    flag_id: str, kind: str, by_language: dict[str, list[str]], source: str
+    flag_id: str, kind: str, by_language: dict[Language, list[str]], source: str
 ) -> tuple[tuple[str, ...], tuple[re.Pattern[str], ...]]:
     """Patterns folded as the text is, and each compiled alone; a bad regex names its file, flag and language."""
     patterns, regexes = [], []
