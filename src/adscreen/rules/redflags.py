@@ -321,7 +321,8 @@ class FlagSet:
         for flag, patterns in zip(self.flags, self._candidates(folded), strict=True):
             weighed = flag.fires(folded, patterns)
             fired.append(weighed)
-            shown.append(weighed or (flag.weighed < len(flag.patterns) and flag.shows(folded, patterns)))
+            # ``fires`` has searched the weighed candidates; only the shown ones are left to search.
+            shown.append(weighed or any(flag.pattern_regexes[i].search(folded) for i in patterns if i >= flag.weighed))
         return fired, shown
 
 

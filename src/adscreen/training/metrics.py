@@ -212,9 +212,10 @@ def paired_difference(
     ``index``), with its 95% interval over resamples of the ads: scams and legitimate ads each drawn with
     replacement from their own, both models scored on the same draw.
 
-    Why: on a few hundred held-out ads a gain of 0.01 to 0.05 can be the draw of ads, not the model (in
-    December 2026 recall on held-out real spam moved by 0.05 between fits that differed by 20 ads' language).
-    ``verdict`` is "better" or "worse" only when the whole interval lies on one side of 0.
+    Why: on a few hundred held-out ads a gain of 0.01 to 0.05 can be the draw of ads, not the model.
+    ``verdict`` is "better" or "worse" only when the whole interval lies on one side of 0. The interval
+    covers the draw of held-out ads only: two fits that differ slightly in their data can differ by more
+    (in December 2026, relabelling 20 ads' language moved held-out recall by 0.05), which it cannot show.
     """
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
